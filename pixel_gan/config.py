@@ -1,0 +1,110 @@
+"""Start-up validation of the composed config: clear messages before any heavy work starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from pixel_gan.data.edges import PRESETS
+
+LOSS_NAMES = ("separate", "combined", "palette")
+BACKBONES = ("pretrained", "tiny", "random")
+DISCRIMINATORS = ("patchgan", "clip")
+DATA_FOLDERS = ("train_A", "train_B", "test_A", "test_B")
+
+
+class ConfigError(ValueError):
+    """A config value that cannot work; the message names the key and what would."""
+
+
+def _get(cfg: DictConfig, key: str) -> Any:
+    try:
+        return OmegaConf.select(cfg, key, throw_on_missing=True)
+    except Exception as err:  # MissingMandatoryValue, interpolation errors
+        raise ConfigError(f"{key} must be set ({err.__class__.__name__}: {err})") from err
+
+
+def _number(cfg: DictConfig, key: str, *, integer: bool = False, minimum: float | None = None,
+            allow_none: bool = False) -> Any:
+    value = _get(cfg, key)
+    if value is None and allow_none:
+        return None
+    kind = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise ConfigError(f"{key} must be {'an integer' if integer else 'a number'}, got {value!r} ({type(value).__name__})")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{key} must be >= {minimum}, got {value}")
+    return value
+
+
+def _choice(cfg: DictConfig, key: str, choices: tuple[str, ...]) -> str:
+    value = _get(cfg, key)
+    if value not in choices:
+        raise ConfigError(f"{key} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+def validate_config(cfg: DictConfig) -> None:
+    """Raise :class:`ConfigError` for the first value that cannot work."""
+    size = _number(cfg, "resolution.size", integer=True, minimum=8)
+    if size % 8:
+        raise ConfigError(f"resolution.size must be a multiple of 8 (the VAE downsamples by 8), got {size}")
+
+    _choice(cfg, "edge_preset.name", tuple(PRESETS))
+    _choice(cfg, "edge_preset.mode", ("overlay", "replace"))
+    low = _number(cfg, "edge_preset.low_threshold", integer=True, minimum=0, allow_none=True)
+    high = _number(cfg, "edge_preset.high_threshold", integer=True, minimum=0, allow_none=True)
+    if low is not None and high is not None and low > high:
+        raise ConfigError(f"edge_preset.low_threshold ({low}) must not exceed edge_preset.high_threshold ({high})")
+    _number(cfg, "edge_preset.min_area", integer=True, minimum=0, allow_none=True)
+
+    name = _choice(cfg, "loss.name", LOSS_NAMES)
+    for key in ("lambda_cycle", "lambda_cycle_lpips", "lambda_gan", "lambda_idt", "lambda_idt_lpips", "lambda_palette"):
+        _number(cfg, f"loss.{key}", minimum=0)
+    lam_pal = _get(cfg, "loss.lambda_palette")
+    if name != "palette" and lam_pal:
+        raise ConfigError(f"loss.lambda_palette is {lam_pal} but loss.name={name}; use loss=palette for the palette term")
+    _number(cfg, "loss.palette_bins", integer=True, minimum=2)
+    sigma = _number(cfg, "loss.palette_sigma", allow_none=True)
+    if sigma is not None and sigma <= 0:
+        raise ConfigError(f"loss.palette_sigma must be > 0 (or null for the default), got {sigma}")
+
+    backbone = _choice(cfg, "model.backbone", BACKBONES)
+    if backbone == "pretrained" and not _get(cfg, "model.pretrained"):
+        raise ConfigError("model.pretrained must name a hub id (stabilityai/sd-turbo) or a local directory")
+    _choice(cfg, "model.discriminator", DISCRIMINATORS)
+    for key in ("unet_rank", "unet_alpha", "vae_rank", "vae_alpha"):
+        _number(cfg, f"model.lora.{key}", integer=True, minimum=1)
+
+    _number(cfg, "optim.lr", minimum=0)
+    _number(cfg, "optim.max_grad_norm", minimum=0)
+    _number(cfg, "data.batch_size", integer=True, minimum=1)
+    _number(cfg, "trainer.max_steps", integer=True, minimum=1)
+
+    _check_accelerator(cfg)
+    _check_data_root(cfg)
+
+
+def _check_accelerator(cfg: DictConfig) -> None:
+    import torch
+
+    accelerator = str(_get(cfg, "trainer.accelerator") or "auto")
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"trainer.accelerator={accelerator} but no CUDA GPU is available here; use trainer=cpu")
+
+
+def _check_data_root(cfg: DictConfig) -> None:
+    if _get(cfg, "data.generate_demo"):
+        return
+    root = _get(cfg, "data.root")
+    if not root:
+        raise ConfigError("data.root must point at a folder with train_A/ train_B/ test_A/ test_B/")
+    path = Path(str(root)).expanduser()
+    if not path.is_dir():
+        raise ConfigError(f"data.root={root!r} does not exist; expected a folder with {', '.join(DATA_FOLDERS)}")
+    missing = [d for d in DATA_FOLDERS if not (path / d).is_dir()]
+    if missing:
+        raise ConfigError(f"data.root={root!r} lacks {', '.join(missing)}; expected {', '.join(DATA_FOLDERS)} "
+                          "(A = photos, B = pixel art)")

@@ -1,0 +1,273 @@
+"""PixelGANModule: the CycleGAN-Turbo training step on Lightning, with manual optimization.
+
+One iteration reads like the DESIGN data flow:
+
+    generator step   fake_b = G(a, a2b), rec_a = G(fake_b, b2a), idt_a = G(a, b2a)   (terms from a)
+                     fake_a = G(b, b2a), rec_b = G(fake_a, a2b), idt_b = G(b, a2b)   (terms from b)
+                     loss = cycle + GAN + identity [+ palette] → backward → clip → one step
+    discriminator    D_A, D_B on the generator's own fakes (detached) and the reals → one step
+
+``loss.split_backward`` (default) backpropagates the terms from a, then those from b, into the same
+gradients: identical to one backward on the sum, with 3 generator passes of activations alive
+instead of 6. ``loss.name=separate`` keeps the reference's three backward/step phases as baseline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from diffusers.optimization import get_scheduler
+from omegaconf import DictConfig, OmegaConf
+from torch import Tensor, nn
+from torchvision.utils import make_grid
+
+from pixel_gan.losses.adversarial import discriminator_adversarial_loss, generator_adversarial_loss
+from pixel_gan.losses.palette import palette_loss
+from pixel_gan.losses.perceptual import PerceptualLoss
+from pixel_gan.models.backbone import build_backbone
+from pixel_gan.models.discriminator import build_discriminator
+from pixel_gan.models.generator import CycleGANTurbo, LoraSettings
+
+OTHER = {"a": "b", "b": "a"}
+
+
+def _plain(cfg: Any) -> dict:
+    return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg or {})
+
+
+def to_unit(x: Tensor) -> Tensor:
+    """[-1, 1] → [0, 1]."""
+    return (x.float() + 1) / 2
+
+
+class PixelGANModule(L.LightningModule):
+    """Generator (CycleGAN-Turbo), one discriminator per domain, and the losses that train them."""
+
+    def __init__(self, model: Mapping, loss: Mapping, optim: Mapping, prompts: tuple[str, str] = ("a photo", "pixel art"),
+                 resolution: int = 256, image_log_every_n_steps: int = 100, max_consecutive_skips: int = 10) -> None:
+        super().__init__()
+        model, loss, optim = _plain(model), _plain(loss), _plain(optim)
+        self.save_hyperparameters({"model": model, "loss": loss, "optim": optim, "prompts": list(prompts),
+                                   "resolution": resolution, "image_log_every_n_steps": image_log_every_n_steps,
+                                   "max_consecutive_skips": max_consecutive_skips})
+        self.automatic_optimization = False
+        self.strict_loading = False  # checkpoints hold only what is trained; the frozen base is rebuilt
+        self.model_cfg, self.loss_cfg, self.optim_cfg = model, loss, optim
+
+        backbone = build_backbone(model["backbone"], model.get("pretrained"), model.get("cache_dir", ".cache"))
+        self.generator = CycleGANTurbo.from_backbone(backbone, prompts[0], prompts[1], LoraSettings(**model.get("lora", {})))
+        del backbone  # the text encoder was only needed for the two caption embeddings
+        self.generator.set_grad_checkpointing(bool(model.get("grad_ckpt", False)))
+        self.discriminators = nn.ModuleDict(self._build_discriminators(model, resolution))
+        self.lpips = PerceptualLoss(loss.get("lpips_net", "vgg"), loss.get("lpips_backbone_weights"),
+                                    random_backbone=model["backbone"] == "tiny")
+        self.skipped_steps = 0
+        self.consecutive_skips = 0
+        self._val_outputs: list[dict[str, Tensor]] = []
+
+    @staticmethod
+    def _build_discriminators(model: dict, resolution: int) -> dict[str, nn.Module]:
+        kind = model.get("discriminator", "patchgan")
+        kwargs: dict[str, Any] = {}
+        if kind == "clip":
+            from pixel_gan.models.discriminator import load_clip_tower
+
+            kwargs["clip_tower"] = load_clip_tower(model.get("clip_pretrained"))  # one frozen tower, shared
+        return {domain: build_discriminator(kind, resolution, **kwargs) for domain in ("a", "b")}
+
+    # --- optimizers ----------------------------------------------------------------------
+    def configure_optimizers(self):
+        o = self.optim_cfg
+        adam = dict(betas=tuple(o.get("betas", (0.9, 0.999))), weight_decay=o.get("weight_decay", 1e-2), eps=o.get("eps", 1e-8))
+        d_params = list({id(p): p for p in self.discriminators.parameters() if p.requires_grad}.values())
+        opt_g = torch.optim.AdamW(self.generator.trainable_parameters(), lr=o["lr"], **adam)
+        opt_d = torch.optim.AdamW(d_params, lr=o.get("lr_disc") or o["lr"], **adam)
+        total = max(int(self.trainer.max_steps), 1) if self._trainer is not None else 1
+        scheds = [get_scheduler(o.get("scheduler", "constant_with_warmup"), opt, num_warmup_steps=o.get("warmup_steps", 0),
+                                num_training_steps=total) for opt in (opt_g, opt_d)]
+        return [opt_g, opt_d], [{"scheduler": s, "interval": "step"} for s in scheds]
+
+    # --- loss terms ----------------------------------------------------------------------
+    def _reconstruction(self, out: Tensor, target: Tensor, lpips_weight: float) -> Tensor:
+        """L1 + λ·LPIPS, the reference's cycle and identity criterion."""
+        loss = F.l1_loss(out, target)
+        if lpips_weight:
+            loss = loss + lpips_weight * self.lpips(out, target).mean()
+        return loss
+
+    def _terms_from(self, x: Tensor, domain: str, real_other: Tensor) -> tuple[dict[str, Tensor], Tensor]:
+        """All generator terms that start from image x of ``domain`` (3 generator passes).
+
+        Returns the weighted terms and the translation into the other domain (for the D step).
+        """
+        c, other = self.loss_cfg, OTHER[domain]
+        fake = self.generator(x, f"{domain}2{other}")
+        rec = self.generator(fake, f"{other}2{domain}")
+        idt = self.generator(x, f"{other}2{domain}")  # the generator into x's own domain should keep x
+        terms = {
+            "cycle": c["lambda_cycle"] * self._reconstruction(rec, x, c["lambda_cycle_lpips"]),
+            "gan": c["lambda_gan"] * generator_adversarial_loss(self.discriminators[other](fake)),
+            "idt": c["lambda_idt"] * self._reconstruction(idt, x, c["lambda_idt_lpips"]),
+        }
+        if other == "b" and c.get("lambda_palette", 0):
+            terms["palette"] = c["lambda_palette"] * palette_loss(
+                to_unit(fake), to_unit(real_other), c.get("palette_bins", 16), c.get("palette_sigma"))
+        return terms, fake
+
+    def _optimizer_step(self, opt, losses: list[Tensor]) -> bool:
+        """Backward each loss into the shared gradients, clip, step; skip the step if any is non-finite."""
+        opt.zero_grad(set_to_none=True)
+        if not all(torch.isfinite(l.detach()).all() for l in losses):
+            self._record_skip()
+            return False
+        for loss in losses:
+            self.manual_backward(loss)
+        self.clip_gradients(opt, gradient_clip_val=self.optim_cfg.get("max_grad_norm", 10.0), gradient_clip_algorithm="norm")
+        opt.step()
+        self.consecutive_skips = 0
+        return True
+
+    def _record_skip(self) -> None:
+        self.skipped_steps += 1
+        self.consecutive_skips += 1
+        limit = self.hparams.max_consecutive_skips
+        if limit and self.consecutive_skips >= limit:
+            raise FloatingPointError(
+                f"loss was non-finite for {self.consecutive_skips} consecutive steps (step {self.global_step}); "
+                "stopping. Lower optim.lr, check the data, or raise max_consecutive_skips.")
+
+    # --- the training iteration ------------------------------------------------------------
+    def generator_step(self, a: Tensor, b: Tensor, opt_g) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+        """Update G on the summed loss; returns the logged terms and the fakes (fake_a, fake_b)."""
+        if self.loss_cfg["name"] == "separate":
+            return self._generator_step_separate(a, b, opt_g)
+        terms_a, fake_b = self._terms_from(a, "a", b)
+        if self.loss_cfg.get("split_backward", True):
+            loss_a = sum(terms_a.values())
+            # Backward the a-branch before building the b-branch: its activations are freed first.
+            opt_g.zero_grad(set_to_none=True)
+            finite = bool(torch.isfinite(loss_a.detach()))
+            if finite:
+                self.manual_backward(loss_a)
+            terms_b, fake_a = self._terms_from(b, "b", a)
+            loss_b = sum(terms_b.values())
+            if finite and torch.isfinite(loss_b.detach()):
+                self.manual_backward(loss_b)
+                self.clip_gradients(opt_g, gradient_clip_val=self.optim_cfg.get("max_grad_norm", 10.0),
+                                    gradient_clip_algorithm="norm")
+                opt_g.step()
+                self.consecutive_skips = 0
+            else:
+                opt_g.zero_grad(set_to_none=True)
+                self._record_skip()
+        else:
+            terms_b, fake_a = self._terms_from(b, "b", a)
+            self._optimizer_step(opt_g, [sum(terms_a.values()) + sum(terms_b.values())])
+        logs = {k: terms_a.get(k, 0) + terms_b.get(k, 0) for k in {*terms_a, *terms_b}}
+        return logs, {"a": fake_a.detach(), "b": fake_b.detach()}
+
+    def _generator_step_separate(self, a: Tensor, b: Tensor, opt_g) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+        """The reference schedule: cycle → step, GAN → step, identity → step (8 generator passes)."""
+        c, G = self.loss_cfg, self.generator
+        rec_a, rec_b = G(G(a, "a2b"), "b2a"), G(G(b, "b2a"), "a2b")
+        cycle = c["lambda_cycle"] * (self._reconstruction(rec_a, a, c["lambda_cycle_lpips"])
+                                     + self._reconstruction(rec_b, b, c["lambda_cycle_lpips"]))
+        self._optimizer_step(opt_g, [cycle])
+        fake_b, fake_a = G(a, "a2b"), G(b, "b2a")
+        gan = c["lambda_gan"] * (generator_adversarial_loss(self.discriminators["b"](fake_b))
+                                 + generator_adversarial_loss(self.discriminators["a"](fake_a)))
+        logs = {"cycle": cycle, "gan": gan}
+        gan_total = gan
+        if c.get("lambda_palette", 0):
+            logs["palette"] = c["lambda_palette"] * palette_loss(to_unit(fake_b), to_unit(b), c.get("palette_bins", 16),
+                                                                 c.get("palette_sigma"))
+            gan_total = gan + logs["palette"]
+        self._optimizer_step(opt_g, [gan_total])
+        idt = c["lambda_idt"] * (self._reconstruction(G(a, "b2a"), a, c["lambda_idt_lpips"])
+                                 + self._reconstruction(G(b, "a2b"), b, c["lambda_idt_lpips"]))
+        self._optimizer_step(opt_g, [idt])
+        logs["idt"] = idt
+        return logs, {"a": fake_a.detach(), "b": fake_b.detach()}
+
+    def discriminator_step(self, a: Tensor, b: Tensor, fakes: dict[str, Tensor], opt_d) -> Tensor:
+        """D_A and D_B on the reals and the generator's detached fakes: no generator pass here."""
+        reals = {"a": a, "b": b}
+        loss = sum(discriminator_adversarial_loss(self.discriminators[d](reals[d]), self.discriminators[d](fakes[d]))
+                   for d in ("a", "b")) * self.loss_cfg["lambda_gan"]
+        self._optimizer_step(opt_d, [loss])
+        return loss
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        a, b = batch["a"], batch["b"]
+        opt_g, opt_d = self.optimizers()
+        with self.toggled_optimizer(opt_g):  # D parameters get no gradient in the G step
+            g_logs, fakes = self.generator_step(a, b, opt_g)
+        with self.toggled_optimizer(opt_d):
+            d_loss = self.discriminator_step(a, b, fakes, opt_d)
+        for sched in self.lr_schedulers():
+            sched.step()
+        logs = {f"train/{k}": v.detach() for k, v in g_logs.items()}
+        logs["train/g_total"] = sum(g_logs.values()).detach()
+        logs["train/d_loss"] = d_loss.detach()
+        logs["train/skipped_steps"] = float(self.skipped_steps)
+        self.log_dict(logs, prog_bar=False, batch_size=a.shape[0])
+        self.log("train/g", logs["train/g_total"], prog_bar=True, logger=False, batch_size=a.shape[0])
+        every = self.hparams.image_log_every_n_steps
+        if every and self.global_step % every == 0:
+            self._log_images("train/images", a, fakes["b"], b, fakes["a"])
+
+    # --- validation ----------------------------------------------------------------------
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        fake_b = self.generator(batch["a"], "a2b", sample_posterior=False)
+        rec_a = self.generator(fake_b, "b2a", sample_posterior=False)
+        self._val_outputs.append({"a": batch["a"].cpu(), "fake_b": fake_b.cpu(), "rec_a": rec_a.cpu(), "b": batch["b"].cpu()})
+
+    def on_validation_epoch_end(self) -> None:
+        if not self._val_outputs:
+            return
+        cat = {k: torch.cat([o[k] for o in self._val_outputs]) for k in self._val_outputs[0]}
+        self._val_outputs.clear()
+        metrics = self.validation_metrics(cat["a"], cat["fake_b"], cat["b"])
+        self.log_dict({f"val/{k}": float(v) for k, v in metrics.items()}, batch_size=cat["a"].shape[0])
+        self._log_images("val/images", cat["a"], cat["fake_b"], cat["rec_a"])
+
+    def validation_metrics(self, a: Tensor, fake_b: Tensor, b: Tensor) -> dict[str, float]:
+        """Pixel-art metrics that need no weights, on inputs/outputs in [-1, 1]."""
+        from pixel_gan.metrics.pixel_art import distinct_colors
+
+        return {"colors": distinct_colors(to_unit(fake_b)).float().mean().item(),
+                "palette_distance": palette_loss(to_unit(fake_b), to_unit(b), self.loss_cfg.get("palette_bins", 16),
+                                                 self.loss_cfg.get("palette_sigma")).item()}
+
+    def _log_images(self, tag: str, *rows: Tensor) -> None:
+        """One row per tensor (e.g. input | fake | reconstruction), up to 4 images each."""
+        experiment = getattr(self.logger, "experiment", None)
+        if experiment is None or not hasattr(experiment, "add_image"):
+            return
+        n = min(4, rows[0].shape[0])
+        grid = make_grid(torch.cat([to_unit(r[:n]).cpu() for r in rows]), nrow=n, padding=2).clamp(0, 1)
+        experiment.add_image(tag, grid, self.global_step)
+
+    # --- checkpoints: only what is trained ------------------------------------------------
+    def _frozen_keys(self, state: Mapping[str, Tensor]) -> set[str]:
+        frozen = {n for n, p in self.named_parameters(remove_duplicate=False) if not p.requires_grad}
+        return frozen | {k for k in state if k.startswith("lpips.")}
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint["state_dict"]
+        for key in self._frozen_keys(state) & set(state):
+            del state[key]
+        checkpoint["pixel_gan"] = {"skipped_steps": self.skipped_steps}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint["state_dict"]
+        expected = set(self.state_dict()) - self._frozen_keys(self.state_dict())
+        missing = sorted(expected - set(state))
+        if missing:
+            raise KeyError(f"checkpoint does not match this model config: {len(missing)} trained tensors missing, "
+                           f"e.g. {missing[:3]} (check model.lora / model.discriminator)")
+        self.skipped_steps = checkpoint.get("pixel_gan", {}).get("skipped_steps", 0)

@@ -1,0 +1,19 @@
+"""Train a pixel-art translator: ``python train.py experiment=64_palette`` (see conf/)."""
+
+import hydra
+from omegaconf import DictConfig
+
+from pixel_gan.cli_errors import exit_on_user_error
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    from pixel_gan.training import train
+
+    with exit_on_user_error():
+        metrics = train(cfg)
+    return metrics.get("val/palette_distance")
+
+
+if __name__ == "__main__":
+    main()
