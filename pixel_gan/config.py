@@ -7,7 +7,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from pixel_gan.data.edges import PRESETS
+from pixel_gan.data.edges import PRESETS, resolve_preset
 
 LOSS_NAMES = ("separate", "combined", "palette")
 BACKBONES = ("pretrained", "tiny", "random")
@@ -54,11 +54,12 @@ def validate_config(cfg: DictConfig) -> None:
 
     _choice(cfg, "edge_preset.name", tuple(PRESETS))
     _choice(cfg, "edge_preset.mode", ("overlay", "replace"))
-    low = _number(cfg, "edge_preset.low_threshold", integer=True, minimum=0, allow_none=True)
-    high = _number(cfg, "edge_preset.high_threshold", integer=True, minimum=0, allow_none=True)
-    if low is not None and high is not None and low > high:
-        raise ConfigError(f"edge_preset.low_threshold ({low}) must not exceed edge_preset.high_threshold ({high})")
-    _number(cfg, "edge_preset.min_area", integer=True, minimum=0, allow_none=True)
+    for key in ("low_threshold", "high_threshold", "min_area"):
+        _number(cfg, f"edge_preset.{key}", integer=True, minimum=0, allow_none=True)
+    try:
+        resolve_preset(OmegaConf.to_container(cfg.edge_preset, resolve=True))
+    except ValueError as err:
+        raise ConfigError(f"edge_preset: {err}") from err
 
     name = _choice(cfg, "loss.name", LOSS_NAMES)
     for key in ("lambda_cycle", "lambda_cycle_lpips", "lambda_gan", "lambda_idt", "lambda_idt_lpips", "lambda_palette"):
@@ -83,6 +84,10 @@ def validate_config(cfg: DictConfig) -> None:
     _number(cfg, "data.batch_size", integer=True, minimum=1)
     _number(cfg, "trainer.max_steps", integer=True, minimum=1)
 
+    precision = str(_get(cfg, "trainer.precision"))
+    if precision in ("16", "16-mixed", "fp16"):
+        raise ConfigError("trainer.precision=16-mixed is not supported (adapters need no loss scaling in bf16): "
+                          "use bf16-mixed on GPU or 32-true")
     _check_accelerator(cfg)
     _check_data_root(cfg)
 

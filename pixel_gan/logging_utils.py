@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 
 
@@ -17,3 +18,14 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", message="Already found a `peft_config` attribute")
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=".*The number of training batches.*")
+    warnings.filterwarnings("ignore", message=".*module\\(s\\) in eval mode.*")  # frozen LPIPS/CLIP stay in eval
+    warnings.filterwarnings("ignore", message=".*Using ModelCheckpoint with manual optimization.*")
+    warnings.filterwarnings("ignore", message="The parameter 'pretrained' is deprecated")  # lpips' torchvision call
+    warnings.filterwarnings("ignore", message="Arguments other than a weight enum")
+    warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\).*")
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_drop_advertising)
+
+
+def _drop_advertising(record: logging.LogRecord) -> bool:
+    """Lightning prints a cloud-logging tip on every start; it is not about this run."""
+    return "litlogger" not in record.getMessage()

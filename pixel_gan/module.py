@@ -83,7 +83,7 @@ class PixelGANModule(L.LightningModule):
     def configure_optimizers(self):
         o = self.optim_cfg
         adam = dict(betas=tuple(o.get("betas", (0.9, 0.999))), weight_decay=o.get("weight_decay", 1e-2), eps=o.get("eps", 1e-8))
-        d_params = list({id(p): p for p in self.discriminators.parameters() if p.requires_grad}.values())
+        d_params = list({id(p): p for d in self.discriminators.values() for p in d.trainable_parameters()}.values())
         opt_g = torch.optim.AdamW(self.generator.trainable_parameters(), lr=o["lr"], **adam)
         opt_d = torch.optim.AdamW(d_params, lr=o.get("lr_disc") or o["lr"], **adam)
         total = max(int(self.trainer.max_steps), 1) if self._trainer is not None else 1
@@ -118,7 +118,7 @@ class PixelGANModule(L.LightningModule):
                 to_unit(fake), to_unit(real_other), c.get("palette_bins", 16), c.get("palette_sigma"))
         return terms, fake
 
-    def _optimizer_step(self, opt, losses: list[Tensor]) -> bool:
+    def _optimizer_step(self, opt, losses: list[Tensor], counts: bool = False) -> bool:
         """Backward each loss into the shared gradients, clip, step; skip the step if any is non-finite."""
         opt.zero_grad(set_to_none=True)
         if not all(torch.isfinite(l.detach()).all() for l in losses):
@@ -126,10 +126,20 @@ class PixelGANModule(L.LightningModule):
             return False
         for loss in losses:
             self.manual_backward(loss)
-        self.clip_gradients(opt, gradient_clip_val=self.optim_cfg.get("max_grad_norm", 10.0), gradient_clip_algorithm="norm")
-        opt.step()
-        self.consecutive_skips = 0
+        self._clip_and_step(opt, counts)
         return True
+
+    def _clip_and_step(self, opt, counts: bool) -> None:
+        """Clip to ``optim.max_grad_norm`` and step.
+
+        Lightning counts every ``LightningOptimizer.step`` as a global step; exactly one step per
+        iteration (the generator's) is counted so that ``trainer.max_steps``, checkpoint and
+        validation intervals mean training iterations. The others step the wrapped optimizer
+        directly (equivalent for 32-true and bf16-mixed, which need no gradient scaler).
+        """
+        self.clip_gradients(opt, gradient_clip_val=self.optim_cfg.get("max_grad_norm", 10.0), gradient_clip_algorithm="norm")
+        (opt if counts else opt.optimizer).step()
+        self.consecutive_skips = 0
 
     def _record_skip(self) -> None:
         self.skipped_steps += 1
@@ -157,16 +167,13 @@ class PixelGANModule(L.LightningModule):
             loss_b = sum(terms_b.values())
             if finite and torch.isfinite(loss_b.detach()):
                 self.manual_backward(loss_b)
-                self.clip_gradients(opt_g, gradient_clip_val=self.optim_cfg.get("max_grad_norm", 10.0),
-                                    gradient_clip_algorithm="norm")
-                opt_g.step()
-                self.consecutive_skips = 0
+                self._clip_and_step(opt_g, counts=True)
             else:
                 opt_g.zero_grad(set_to_none=True)
                 self._record_skip()
         else:
             terms_b, fake_a = self._terms_from(b, "b", a)
-            self._optimizer_step(opt_g, [sum(terms_a.values()) + sum(terms_b.values())])
+            self._optimizer_step(opt_g, [sum(terms_a.values()) + sum(terms_b.values())], counts=True)
         logs = {k: terms_a.get(k, 0) + terms_b.get(k, 0) for k in {*terms_a, *terms_b}}
         return logs, {"a": fake_a.detach(), "b": fake_b.detach()}
 
@@ -189,7 +196,7 @@ class PixelGANModule(L.LightningModule):
         self._optimizer_step(opt_g, [gan_total])
         idt = c["lambda_idt"] * (self._reconstruction(G(a, "b2a"), a, c["lambda_idt_lpips"])
                                  + self._reconstruction(G(b, "a2b"), b, c["lambda_idt_lpips"]))
-        self._optimizer_step(opt_g, [idt])
+        self._optimizer_step(opt_g, [idt], counts=True)
         logs["idt"] = idt
         return logs, {"a": fake_a.detach(), "b": fake_b.detach()}
 

@@ -61,7 +61,7 @@ def translator_meta(cfg: DictConfig, prompts: tuple[str, str], step: int) -> dic
 @rank_zero_only
 def export_and_sample(module: PixelGANModule, datamodule: Any, cfg: DictConfig, output_dir: Path) -> Path:
     """Write the translator export and translate the first test_A images with it."""
-    from pixel_gan.data.datasets import load_rgb
+    from pixel_gan.data.images import list_images, load_rgb
     from pixel_gan.translate import Translator
 
     export_dir = save_translator(output_dir / "translator", module.generator.trainable_state_dict(),
@@ -69,7 +69,7 @@ def export_and_sample(module: PixelGANModule, datamodule: Any, cfg: DictConfig, 
     samples = output_dir / "samples"
     samples.mkdir(exist_ok=True)
     translator = Translator.from_pretrained(export_dir, device="cpu")
-    for path in datamodule.test_files("A")[: int(cfg.get("sample_count", 3))]:
+    for path in list_images(Path(datamodule.root) / "test_A")[: int(cfg.get("sample_count", 3))]:
         out = translator.translate(load_rgb(path))
         out.save(samples / f"{Path(path).stem}.png")
     log.info("translator exported to %s, samples in %s", export_dir, samples)

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from pixel_gan.data.edges import apply_edge_preset, get_preset
+from pixel_gan.data.edges import EdgePreset, apply_edge_preset, resolve_preset
 from pixel_gan.data.transforms import to_pil, to_tensor
 from pixel_gan.export import load_translator_files
 from pixel_gan.models.backbone import build_backbone
@@ -60,12 +60,9 @@ class Translator:
         generator.load_trainable_state_dict(state)
         return cls(generator, meta, pick_device(device), DTYPES[dtype])
 
-    def _preset(self, edge_preset: str | dict | None):
-        spec = self.edge_preset if edge_preset is None else edge_preset
-        if isinstance(spec, str):
-            return get_preset(spec)
-        spec = {k: v for k, v in dict(spec).items() if v is not None}
-        return get_preset(spec.pop("name", "none"), **spec)
+    def _preset(self, edge_preset: str | dict | None) -> EdgePreset:
+        """The training preset by default; a name or config mapping overrides it."""
+        return resolve_preset(self.edge_preset if edge_preset is None else edge_preset)
 
     def preprocess(self, image: Image.Image, size: int | None, edge_preset: str | dict | None) -> Image.Image:
         image = image.convert("RGB")

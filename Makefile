@@ -1,0 +1,38 @@
+# pixel-gan command index. Everything runs in .venv, created on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+DEMO_RUN = $(shell ls -td outputs/demo/*/ 2>/dev/null | head -1)
+
+.PHONY: install demo test bench tensorboard app clean
+
+install: $(STAMP)
+
+# pip (not uv/poetry): torch==2.14.1 and torchvision==0.29.1 install from local wheels where present.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev,app,cluster]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+## Train the demo experiment (tiny backbone, procedural data, CPU) and evaluate it.
+demo: install
+	$(BIN)/python train.py experiment=demo
+	$(BIN)/python evaluate.py runs='$(DEMO_RUN)' out_dir='$(DEMO_RUN)report'
+	@echo "demo run: $(DEMO_RUN)  (make tensorboard to watch it)"
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python -m pixel_gan.bench --write docs/benchmarks.md
+
+tensorboard: install
+	$(BIN)/tensorboard --logdir outputs --host 127.0.0.1 --port 6006
+
+app: install
+	$(BIN)/pixel-gan app
+
+clean:
+	rm -rf outputs .cache .pytest_cache

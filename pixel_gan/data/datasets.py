@@ -1,0 +1,216 @@
+"""Unpaired A (photo) / B (pixel art) datasets.
+
+Items are dicts ``{"a": (3, r, r), "b": (3, r, r), "a_path": str, "b_path": str}``
+with tensors in [-1, 1]. Domain-A images get the edge preset after their
+transform. Training samples are a pure function of (seed, epoch, index), so a
+resumed run sees the same data as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from pixel_gan.data.edges import EdgePresetSpec, apply_edge_preset, resolve_preset
+from pixel_gan.data.images import (
+    IMAGE_EXTENSIONS,
+    ImageLoadError,
+    check_image,
+    list_images,
+    load_rgb,
+)
+from pixel_gan.data.transforms import ImageTransform, to_tensor
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "FixedValidationSet",
+    "ImageLoadError",
+    "UnpairedImageDataset",
+    "filter_readable",
+    "list_images",
+    "load_rgb",
+]
+
+log = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike[str]
+Item = dict[str, torch.Tensor | str]
+
+
+def filter_readable(domains: dict[str, Sequence[PathLike]]) -> dict[str, list[Path]]:
+    """Drop files that fail ``check_image``; one warning names every skipped file.
+
+    ``domains`` maps a domain label ("A", "B") to its files. Raises ValueError
+    naming the folder when a domain has no usable file left.
+    """
+    given = {label: [Path(f) for f in files] for label, files in domains.items()}
+    kept: dict[str, list[Path]] = {label: [] for label in given}
+    skipped: list[str] = []
+    for label, paths in given.items():
+        for path in paths:
+            reason = check_image(path)
+            if reason is None:
+                kept[label].append(path)
+            else:
+                skipped.append(f"{path} ({reason})")
+    if skipped:
+        warnings.warn(f"skipping {len(skipped)} unreadable image(s): " + "; ".join(skipped), stacklevel=3)
+    for label, paths in given.items():
+        if not kept[label]:
+            detail = f"all {len(paths)} file(s) are unreadable" if paths else "no image files given"
+            raise ValueError(f"domain {label} has no usable images in {_folders(paths)}: {detail}")
+    return kept
+
+
+def _folders(paths: Sequence[Path]) -> str:
+    parents = sorted({str(p.parent) for p in paths})
+    return ", ".join(parents) if parents else "(no folder)"
+
+
+def _make_item(
+    a_path: Path,
+    b_path: Path,
+    transform_a: ImageTransform,
+    transform_b: ImageTransform,
+    edge_preset: EdgePresetSpec,
+) -> Item:
+    """Load, transform (PIL), edge-process A (uint8), then convert both to [-1, 1] tensors."""
+    image_a = transform_a(load_rgb(a_path))
+    image_b = transform_b(load_rgb(b_path))
+    image_a = apply_edge_preset(image_a, edge_preset)
+    return {"a": to_tensor(image_a), "b": to_tensor(image_b), "a_path": str(a_path), "b_path": str(b_path)}
+
+
+class _SkipBadFiles:
+    """Shared fallback: an item whose file fails to decode is replaced by the next index."""
+
+    def __init__(self) -> None:
+        self._bad: set[Path] = set()
+
+    def _item(self, index: int) -> Item:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def __getitem__(self, index: int) -> Item:
+        length = len(self)
+        if not -length <= index < length:
+            raise IndexError(f"index {index} out of range for dataset of length {length}")
+        index %= length
+        for step in range(length):
+            try:
+                return self._item((index + step) % length)
+            except ImageLoadError as error:
+                if error.path not in self._bad:
+                    self._bad.add(error.path)
+                    log.warning("%s; using the next item instead", error)
+        raise RuntimeError(f"no readable item left in {type(self).__name__} (bad files: {sorted(self._bad)})")
+
+    def _raise_if_bad(self, *paths: Path) -> None:
+        for path in paths:
+            if path in self._bad:
+                raise ImageLoadError(path, "failed to load earlier")
+
+
+class UnpairedImageDataset(_SkipBadFiles, Dataset):
+    """Training pairs: A[i % len(A)] with a B image drawn from (seed, epoch, i).
+
+    The default length is max(len(A), len(B)) (the reference used the sum; pass
+    ``length`` to choose). The random crop/flip of both images is seeded from
+    the same (seed, epoch, i), so an item never depends on worker or call order.
+    The epoch lives in shared memory: ``set_epoch`` reaches persistent
+    DataLoader workers too.
+    """
+
+    def __init__(
+        self,
+        files_a: Sequence[PathLike],
+        files_b: Sequence[PathLike],
+        transform_a: ImageTransform,
+        transform_b: ImageTransform,
+        edge_preset: EdgePresetSpec = None,
+        seed: int = 0,
+        length: int | None = None,
+    ) -> None:
+        super().__init__()
+        if seed < 0:
+            raise ValueError(f"seed must be >= 0, got {seed}")
+        kept = filter_readable({"A": files_a, "B": files_b})
+        self.files_a, self.files_b = kept["A"], kept["B"]
+        self.transform_a, self.transform_b = transform_a, transform_b
+        self.edge_preset = resolve_preset(edge_preset)
+        self.seed = seed
+        self.length = max(len(self.files_a), len(self.files_b)) if length is None else length
+        if self.length < 1:
+            raise ValueError(f"length must be >= 1, got {self.length}")
+        self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
+
+    def __len__(self) -> int:
+        return self.length
+
+    @property
+    def epoch(self) -> int:
+        return int(self._epoch.item())
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose B draws and augmentations ``__getitem__`` returns."""
+        self._epoch.fill_(epoch)
+
+    def _draw(self, index: int) -> tuple[int, int]:
+        """(index into files_b, torch seed for the augmentations), fixed by (seed, epoch, index)."""
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        return int(rng.integers(len(self.files_b))), int(rng.integers(2**63 - 1))
+
+    def b_index(self, index: int) -> int:
+        """Which B file item ``index`` pairs with in the current epoch."""
+        return self._draw(index)[0]
+
+    def _item(self, index: int) -> Item:
+        b_index, torch_seed = self._draw(index)
+        a_path, b_path = self.files_a[index % len(self.files_a)], self.files_b[b_index]
+        self._raise_if_bad(a_path, b_path)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(torch_seed)
+            return _make_item(a_path, b_path, self.transform_a, self.transform_b, self.edge_preset)
+
+
+class FixedValidationSet(_SkipBadFiles, Dataset):
+    """The first ``count`` readable test images of each domain, paired by position.
+
+    Length is min(count, max(len(A), len(B))); the shorter domain wraps around.
+    Use with the eval transform so the set is identical at every validation.
+    """
+
+    def __init__(
+        self,
+        files_a: Sequence[PathLike],
+        files_b: Sequence[PathLike],
+        transform: ImageTransform,
+        edge_preset: EdgePresetSpec,
+        count: int,
+    ) -> None:
+        super().__init__()
+        if count < 1:
+            raise ValueError(f"validation count must be >= 1, got {count}")
+        kept = filter_readable({"A": files_a, "B": files_b})
+        self.files_a, self.files_b = kept["A"][:count], kept["B"][:count]
+        self.transform = transform
+        self.edge_preset = resolve_preset(edge_preset)
+        self.count = min(count, max(len(self.files_a), len(self.files_b)))
+
+    def __len__(self) -> int:
+        return self.count
+
+    def _item(self, index: int) -> Item:
+        a_path = self.files_a[index % len(self.files_a)]
+        b_path = self.files_b[index % len(self.files_b)]
+        self._raise_if_bad(a_path, b_path)
+        return _make_item(a_path, b_path, self.transform, self.transform, self.edge_preset)

@@ -1,0 +1,167 @@
+"""Canny edge presets for domain-A images (photos).
+
+Pixel art has few, bold outlines; the presets make photos look more like that
+before translation. ``default`` is the reference's Canny on the RGB array;
+``medium`` and ``low`` raise the lower threshold on grayscale and drop small
+8-connected edge clusters (min-area filter), leaving only the salient contours.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image
+
+MODES = ("overlay", "replace")
+NONE = "none"
+
+
+@dataclass(frozen=True)
+class EdgePreset:
+    """Canny thresholds (0..255), min component area in pixels, and how edges are used.
+
+    mode "overlay": edges drawn as black outlines on the photo;
+    mode "replace": the photo becomes the 3-channel edge map.
+    """
+
+    name: str
+    low_threshold: int
+    high_threshold: int
+    min_area: int
+    grayscale: bool
+    mode: str = "overlay"
+
+    def __post_init__(self) -> None:
+        for field in ("low_threshold", "high_threshold", "min_area"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise ValueError(f"edge preset {self.name!r}: {field} must be an integer, got {value!r}")
+            object.__setattr__(self, field, int(value))
+        if not 0 <= self.low_threshold <= self.high_threshold <= 255:
+            raise ValueError(
+                f"edge preset {self.name!r}: need 0 <= low_threshold <= high_threshold <= 255, "
+                f"got low_threshold={self.low_threshold}, high_threshold={self.high_threshold}"
+            )
+        if self.min_area < 0:
+            raise ValueError(f"edge preset {self.name!r}: min_area must be >= 0, got {self.min_area}")
+        if not isinstance(self.grayscale, bool):
+            raise ValueError(
+                f"edge preset {self.name!r}: grayscale must be true or false, got {self.grayscale!r}"
+            )
+        if self.mode not in MODES:
+            raise ValueError(f"edge preset {self.name!r}: mode must be one of {MODES}, got {self.mode!r}")
+
+    @property
+    def is_identity(self) -> bool:
+        """True for ``none``: images pass through untouched."""
+        return self.name == NONE
+
+    def describe(self) -> str:
+        """Short human summary, e.g. ``medium (gray Canny 125-200, min area 150, overlay)``."""
+        if self.is_identity:
+            return NONE
+        source = "gray" if self.grayscale else "RGB"
+        return (
+            f"{self.name} ({source} Canny {self.low_threshold}-{self.high_threshold}, "
+            f"min area {self.min_area}, {self.mode})"
+        )
+
+
+PRESETS: dict[str, EdgePreset] = {
+    NONE: EdgePreset(NONE, low_threshold=0, high_threshold=0, min_area=0, grayscale=False),
+    "default": EdgePreset("default", low_threshold=100, high_threshold=200, min_area=0, grayscale=False),
+    "medium": EdgePreset("medium", low_threshold=125, high_threshold=200, min_area=150, grayscale=True),
+    "low": EdgePreset("low", low_threshold=150, high_threshold=200, min_area=200, grayscale=True),
+}
+
+_OVERRIDABLE = ("low_threshold", "high_threshold", "min_area", "grayscale", "mode")
+
+EdgePresetSpec = EdgePreset | Mapping[str, Any] | str | None
+
+
+def get_preset(name: str, **overrides: Any) -> EdgePreset:
+    """The named preset with config overrides applied; None values keep the preset default.
+
+    ``none`` accepts only ``mode`` (it draws no edges, so thresholds would be ignored silently).
+    """
+    if name not in PRESETS:
+        raise ValueError(f"unknown edge preset {name!r}; valid presets: {', '.join(PRESETS)}")
+    unknown = sorted(set(overrides) - set(_OVERRIDABLE))
+    if unknown:
+        raise ValueError(
+            f"edge preset {name!r}: unknown option(s) {unknown}; valid options: {', '.join(_OVERRIDABLE)}"
+        )
+    given = {key: value for key, value in overrides.items() if value is not None}
+    if name == NONE:
+        ignored = sorted(set(given) - {"mode"})
+        if ignored:
+            raise ValueError(f"edge preset 'none' draws no edges; remove {ignored} or pick another preset")
+    return dataclasses.replace(PRESETS[name], **given)
+
+
+def resolve_preset(spec: EdgePresetSpec) -> EdgePreset:
+    """Accept an EdgePreset, a preset name, a config mapping (name + overrides) or None (= ``none``)."""
+    if spec is None:
+        return PRESETS[NONE]
+    if isinstance(spec, EdgePreset):
+        return spec
+    if isinstance(spec, str):
+        return get_preset(spec)
+    if isinstance(spec, Mapping):
+        options = dict(spec)
+        name = options.pop("name", None) or NONE
+        return get_preset(str(name), **options)
+    raise ValueError(f"edge preset must be a name, a mapping or an EdgePreset, got {type(spec).__name__}")
+
+
+def edge_map(rgb: np.ndarray, preset: EdgePreset | str) -> np.ndarray:
+    """Binary edge map of an (H, W, 3) uint8 RGB array -> uint8 (H, W) in {0, 255}.
+
+    Canny runs on the RGB array (``grayscale=False``, OpenCV takes the strongest
+    channel gradient) or on its grayscale conversion; then every 8-connected
+    edge component with fewer than ``min_area`` pixels is removed. ``none`` gives
+    an all-zero map.
+    """
+    preset = resolve_preset(preset)
+    if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        shape = getattr(rgb, "shape", None)
+        raise ValueError(f"edge_map expects an (H, W, 3) uint8 array, got shape {shape}")
+    if preset.is_identity:
+        return np.zeros(rgb.shape[:2], dtype=np.uint8)
+    source = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if preset.grayscale else np.ascontiguousarray(rgb)
+    edges = cv2.Canny(source, preset.low_threshold, preset.high_threshold)
+    if preset.min_area > 0:
+        edges = drop_small_components(edges, preset.min_area)
+    return edges
+
+
+def drop_small_components(edges: np.ndarray, min_area: int) -> np.ndarray:
+    """Zero every 8-connected component of ``edges`` (uint8 (H, W)) with area < min_area."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(edges, connectivity=8)
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    keep[0] = False  # label 0 is the background
+    return np.where(keep[labels], 255, 0).astype(np.uint8)
+
+
+def apply_edge_preset(img: Image.Image, preset: EdgePreset | str) -> Image.Image:
+    """Apply a preset to a domain-A PIL image; returns an RGB image of the same size.
+
+    ``none`` returns ``img`` itself; ``overlay`` sets edge pixels to black;
+    ``replace`` returns the edge map as a 3-channel image (white edges on black).
+    """
+    preset = resolve_preset(preset)
+    if preset.is_identity:
+        return img
+    rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
+    edges = edge_map(rgb, preset)
+    if preset.mode == "replace":
+        return Image.fromarray(np.repeat(edges[:, :, None], 3, axis=2))
+    outlined = rgb.copy()
+    outlined[edges > 0] = 0
+    return Image.fromarray(outlined)

@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pixel_gan.data.transforms import build_transform, to_pil, to_tensor, validate_resolution
+
+
+def _halves(width: int = 50, height: int = 30) -> Image.Image:
+    """Left half black, right half white: a horizontal flip is visible."""
+    array = np.zeros((height, width, 3), dtype=np.uint8)
+    array[:, width // 2 :] = 255
+    return Image.fromarray(array)
+
+
+@pytest.mark.parametrize("train", [True, False])
+@pytest.mark.parametrize("resolution", [32, 64])
+def test_output_is_square_rgb_at_resolution(train: bool, resolution: int) -> None:
+    out = build_transform(resolution, train=train)(_halves())
+    assert out.size == (resolution, resolution)
+    assert out.mode == "RGB"
+
+
+def test_eval_is_a_deterministic_lanczos_resize() -> None:
+    transform = build_transform(32, train=False)
+    image = _halves()
+    expected = np.asarray(image.resize((32, 32), Image.Resampling.LANCZOS))
+    for seed in range(5):
+        torch.manual_seed(seed)
+        np.testing.assert_array_equal(np.asarray(transform(image)), expected)
+
+
+def test_train_flips_for_some_seeds_and_not_others() -> None:
+    transform = build_transform(32, train=True)
+    image = _halves()
+    plain = np.asarray(image.resize((32, 32), Image.Resampling.LANCZOS))
+    mirrored = plain[:, ::-1]
+    seen = set()
+    for seed in range(20):
+        torch.manual_seed(seed)
+        out = np.asarray(transform(image))
+        if np.array_equal(out, plain):
+            seen.add("plain")
+        elif np.array_equal(out, mirrored):
+            seen.add("flipped")
+        else:
+            pytest.fail("train output is neither the resized image nor its mirror")
+    assert seen == {"plain", "flipped"}
+
+
+@pytest.mark.parametrize("bad", [0, -8, 30, 100, 32.0, "32", True, None])
+def test_bad_resolution_raises_clear_error(bad: object) -> None:
+    with pytest.raises(ValueError, match="multiple of 8"):
+        build_transform(bad, train=True)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="multiple of 8"):
+        validate_resolution(bad)
+
+
+def test_to_tensor_maps_uint8_to_minus_one_one() -> None:
+    array = np.array([[[0, 255, 51], [102, 127, 204]]], dtype=np.uint8)  # (1, 2, 3)
+    tensor = to_tensor(Image.fromarray(array))
+    assert tensor.shape == (3, 1, 2)
+    assert tensor.dtype == torch.float32
+    # v / 127.5 - 1: 0 -> -1, 255 -> 1, 51 -> -0.6, 102 -> -0.2, 127 -> -0.00392, 204 -> 0.6
+    expected = torch.tensor([[[-1.0, -0.2]], [[1.0, 127 / 127.5 - 1]], [[-0.6, 0.6]]])
+    torch.testing.assert_close(tensor, expected)
+
+
+def test_to_pil_round_trips_and_clamps() -> None:
+    array = np.random.default_rng(0).integers(0, 256, size=(8, 6, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(np.asarray(to_pil(to_tensor(Image.fromarray(array)))), array)
+    out = to_pil(torch.tensor([2.0, -3.0, 0.0]).view(3, 1, 1))
+    assert out.getpixel((0, 0)) == (255, 0, 128)  # (0 + 1) * 127.5 = 127.5 rounds to 128
+    assert to_pil(torch.zeros(1, 3, 4, 5)).size == (5, 4)
+    with pytest.raises(ValueError, match=r"\(3, H, W\)"):
+        to_pil(torch.zeros(4, 4))
