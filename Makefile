@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 ## Train the demo experiment (tiny backbone, procedural data, CPU) and evaluate it.
 demo: install
 	$(BIN)/python train.py experiment=demo
-	$(BIN)/python evaluate.py runs='$(DEMO_RUN)' out_dir='$(DEMO_RUN)report'
+	run=$$(ls -td outputs/demo/*/ | head -1) && $(BIN)/python evaluate.py runs="$$run" out_dir="$${run}report"
 	@echo "demo run: $(DEMO_RUN)  (make tensorboard to watch it)"
 
 test: install

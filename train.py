@@ -1,5 +1,7 @@
 """Train a pixel-art translator: ``python train.py experiment=64_palette`` (see conf/)."""
 
+import logging
+
 import hydra
 from omegaconf import DictConfig
 
@@ -12,7 +14,11 @@ def main(cfg: DictConfig) -> float | None:
 
     with exit_on_user_error():
         metrics = train(cfg)
-    return metrics.get("val/palette_distance")
+    name = cfg.get("optimized_metric")
+    if name and name not in metrics:
+        logging.getLogger(__name__).warning("optimized_metric=%s was not logged (logged: %s); returning None",
+                                            name, ", ".join(sorted(metrics)) or "nothing")
+    return metrics.get(name) if name else None
 
 
 if __name__ == "__main__":

@@ -75,6 +75,8 @@ def validate_config(cfg: DictConfig) -> None:
     backbone = _choice(cfg, "model.backbone", BACKBONES)
     if backbone == "pretrained" and not _get(cfg, "model.pretrained"):
         raise ConfigError("model.pretrained must name a hub id (stabilityai/sd-turbo) or a local directory")
+    if backbone == "pretrained":
+        _check_local_weights(str(_get(cfg, "model.pretrained")))
     _choice(cfg, "model.discriminator", DISCRIMINATORS)
     for key in ("unet_rank", "unet_alpha", "vae_rank", "vae_alpha"):
         _number(cfg, f"model.lora.{key}", integer=True, minimum=1)
@@ -90,6 +92,16 @@ def validate_config(cfg: DictConfig) -> None:
                           "use bf16-mixed on GPU or 32-true")
     _check_accelerator(cfg)
     _check_data_root(cfg)
+
+
+def _check_local_weights(source: str) -> None:
+    """A local ``model.pretrained`` must be a complete SD-Turbo folder (hub ids are checked when loaded)."""
+    from pixel_gan.weights import looks_like_path, resolve_pretrained
+
+    if looks_like_path(source):
+        from pixel_gan.models.backbone import _REQUIRED, SD_TURBO_LAYOUT
+
+        resolve_pretrained(source, "model.pretrained", SD_TURBO_LAYOUT, _REQUIRED)
 
 
 def _check_accelerator(cfg: DictConfig) -> None:
@@ -113,3 +125,23 @@ def _check_data_root(cfg: DictConfig) -> None:
     if missing:
         raise ConfigError(f"data.root={root!r} lacks {', '.join(missing)}; expected {', '.join(DATA_FOLDERS)} "
                           "(A = photos, B = pixel art)")
+
+
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+
+
+def compose_train_config(*overrides: str, output_dir: str = "outputs/interactive", cache_dir: str | None = None) -> DictConfig:
+    """The training config as ``train.py`` would see it, for notebooks, tools and tests.
+
+    ``hydra:runtime.*`` only resolves inside a running Hydra app, so the paths are pinned here.
+    """
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=list(overrides))
+    OmegaConf.set_struct(cfg, False)
+    cfg.paths.root_dir = "."
+    cfg.paths.output_dir = output_dir
+    if cache_dir is not None:
+        cfg.paths.cache_dir = cache_dir
+    return cfg

@@ -14,17 +14,20 @@ instead of 6. ``loss.name=separate`` keeps the reference's three backward/step p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import lightning as L
 import torch
 import torch.nn.functional as F
 from diffusers.optimization import get_scheduler
+from lightning.pytorch.strategies import ParallelStrategy
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor, nn
 from torchvision.utils import make_grid
 
+from pixel_gan.config import ConfigError
 from pixel_gan.losses.adversarial import discriminator_adversarial_loss, generator_adversarial_loss
 from pixel_gan.losses.palette import palette_loss
 from pixel_gan.losses.perceptual import PerceptualLoss
@@ -33,6 +36,10 @@ from pixel_gan.models.discriminator import build_discriminator
 from pixel_gan.models.generator import CycleGANTurbo, LoraSettings
 
 OTHER = {"a": "b", "b": "a"}
+
+
+class TrainingDivergedError(FloatingPointError, ConfigError):
+    """The loss stayed non-finite for ``max_consecutive_skips`` iterations: a config (lr) or data problem."""
 
 
 def _plain(cfg: Any) -> dict:
@@ -48,12 +55,13 @@ class PixelGANModule(L.LightningModule):
     """Generator (CycleGAN-Turbo), one discriminator per domain, and the losses that train them."""
 
     def __init__(self, model: Mapping, loss: Mapping, optim: Mapping, prompts: tuple[str, str] = ("a photo", "pixel art"),
-                 resolution: int = 256, image_log_every_n_steps: int = 100, max_consecutive_skips: int = 10) -> None:
+                 resolution: int = 256, image_log_every_n_steps: int = 100, max_consecutive_skips: int = 10,
+                 metrics: Mapping | None = None) -> None:
         super().__init__()
-        model, loss, optim = _plain(model), _plain(loss), _plain(optim)
+        model, loss, optim, metrics = _plain(model), _plain(loss), _plain(optim), _plain(metrics)
         self.save_hyperparameters({"model": model, "loss": loss, "optim": optim, "prompts": list(prompts),
                                    "resolution": resolution, "image_log_every_n_steps": image_log_every_n_steps,
-                                   "max_consecutive_skips": max_consecutive_skips})
+                                   "max_consecutive_skips": max_consecutive_skips, "metrics": metrics})
         self.automatic_optimization = False
         self.strict_loading = False  # checkpoints hold only what is trained; the frozen base is rebuilt
         self.model_cfg, self.loss_cfg, self.optim_cfg = model, loss, optim
@@ -65,8 +73,10 @@ class PixelGANModule(L.LightningModule):
         self.discriminators = nn.ModuleDict(self._build_discriminators(model, resolution))
         self.lpips = PerceptualLoss(loss.get("lpips_net", "vgg"), loss.get("lpips_backbone_weights"),
                                     random_backbone=model["backbone"] == "tiny")
-        self.skipped_steps = 0
-        self.consecutive_skips = 0
+        self.dino_struct = self._build_dino_struct(metrics)
+        self.skipped_steps = 0  # optimizer steps skipped for a non-finite loss
+        self.consecutive_skips = 0  # iterations in a row with a skipped optimizer step
+        self._iteration_skipped = False
         self._val_outputs: list[dict[str, Tensor]] = []
 
     @staticmethod
@@ -121,13 +131,42 @@ class PixelGANModule(L.LightningModule):
     def _optimizer_step(self, opt, losses: list[Tensor], counts: bool = False) -> bool:
         """Backward each loss into the shared gradients, clip, step; skip the step if any is non-finite."""
         opt.zero_grad(set_to_none=True)
-        if not all(torch.isfinite(l.detach()).all() for l in losses):
+        if not self._finite_on_all_ranks(*losses):
             self._record_skip()
             return False
         for loss in losses:
             self.manual_backward(loss)
         self._clip_and_step(opt, counts)
         return True
+
+    def _parallel_strategy(self) -> ParallelStrategy | None:
+        strategy = self._trainer.strategy if self._trainer is not None else None
+        return strategy if isinstance(strategy, ParallelStrategy) and strategy.world_size > 1 else None
+
+    def _finite_on_all_ranks(self, *losses: Tensor) -> bool:
+        """Whether every loss is finite on every rank.
+
+        Under DDP the skip decision must be collective: a rank that skips its backward while the
+        others run theirs would leave their gradient all-reduce waiting forever.
+        """
+        finite = all(bool(torch.isfinite(l.detach()).all()) for l in losses)
+        strategy = self._parallel_strategy()
+        return strategy.reduce_boolean_decision(finite, all=True) if strategy is not None else finite
+
+    @contextmanager
+    def _local_backward(self) -> Iterator[None]:
+        """A backward whose gradients a later backward of the same step completes: no DDP all-reduce.
+
+        DDP all-reduces in every backward by default; the split generator backward would average the
+        a-branch gradients and then the accumulated sum again. Under ``no_sync`` the first backward
+        only accumulates locally and the second one all-reduces the full sum once.
+        """
+        strategy = self._parallel_strategy()
+        if strategy is None:
+            yield
+        else:
+            with strategy.block_backward_sync():
+                yield
 
     def _clip_and_step(self, opt, counts: bool) -> None:
         """Clip to ``optim.max_grad_norm`` and step.
@@ -139,16 +178,25 @@ class PixelGANModule(L.LightningModule):
         """
         self.clip_gradients(opt, gradient_clip_val=self.optim_cfg.get("max_grad_norm", 10.0), gradient_clip_algorithm="norm")
         (opt if counts else opt.optimizer).step()
-        self.consecutive_skips = 0
 
     def _record_skip(self) -> None:
         self.skipped_steps += 1
-        self.consecutive_skips += 1
+        self._iteration_skipped = True
+
+    def _end_iteration(self) -> None:
+        """Count iterations with a skipped step in a row (any optimizer); stop at ``max_consecutive_skips``.
+
+        Counted per iteration, not per optimizer step: a generator loss that stays NaN while the
+        discriminator still steps must stop training too.
+        """
+        self.consecutive_skips = self.consecutive_skips + 1 if self._iteration_skipped else 0
+        self._iteration_skipped = False
         limit = self.hparams.max_consecutive_skips
         if limit and self.consecutive_skips >= limit:
-            raise FloatingPointError(
-                f"loss was non-finite for {self.consecutive_skips} consecutive steps (step {self.global_step}); "
-                "stopping. Lower optim.lr, check the data, or raise max_consecutive_skips.")
+            raise TrainingDivergedError(
+                f"loss was non-finite for {self.consecutive_skips} consecutive iterations (step {self.global_step}, "
+                f"{self.skipped_steps} optimizer steps skipped in all); stopping. Lower optim.lr, check the data, "
+                "or raise max_consecutive_skips.")
 
     # --- the training iteration ------------------------------------------------------------
     def generator_step(self, a: Tensor, b: Tensor, opt_g) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
@@ -162,10 +210,11 @@ class PixelGANModule(L.LightningModule):
             opt_g.zero_grad(set_to_none=True)
             finite = bool(torch.isfinite(loss_a.detach()))
             if finite:
-                self.manual_backward(loss_a)
+                with self._local_backward():  # gradients are all-reduced once, in the b-branch backward
+                    self.manual_backward(loss_a)
             terms_b, fake_a = self._terms_from(b, "b", a)
             loss_b = sum(terms_b.values())
-            if finite and torch.isfinite(loss_b.detach()):
+            if self._finite_on_all_ranks(loss_a, loss_b):
                 self.manual_backward(loss_b)
                 self._clip_and_step(opt_g, counts=True)
             else:
@@ -210,6 +259,7 @@ class PixelGANModule(L.LightningModule):
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         a, b = batch["a"], batch["b"]
+        self._iteration_skipped = False
         opt_g, opt_d = self.optimizers()
         with self.toggled_optimizer(opt_g):  # D parameters get no gradient in the G step
             g_logs, fakes = self.generator_step(a, b, opt_g)
@@ -226,6 +276,7 @@ class PixelGANModule(L.LightningModule):
         every = self.hparams.image_log_every_n_steps
         if every and self.global_step % every == 0:
             self._log_images("train/images", a, fakes["b"], b, fakes["a"])
+        self._end_iteration()
 
     # --- validation ----------------------------------------------------------------------
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
@@ -242,13 +293,39 @@ class PixelGANModule(L.LightningModule):
         self.log_dict({f"val/{k}": float(v) for k, v in metrics.items()}, batch_size=cat["a"].shape[0])
         self._log_images("val/images", cat["a"], cat["fake_b"], cat["rec_a"])
 
-    def validation_metrics(self, a: Tensor, fake_b: Tensor, b: Tensor) -> dict[str, float]:
-        """Pixel-art metrics that need no weights, on inputs/outputs in [-1, 1]."""
-        from pixel_gan.metrics.pixel_art import distinct_colors
+    @staticmethod
+    def _build_dino_struct(metrics: dict) -> nn.Module | None:
+        """DINO-struct when ``metrics.dino.pretrained`` is set, else None (the metric is then not logged).
 
-        return {"colors": distinct_colors(to_unit(fake_b)).float().mean().item(),
-                "palette_distance": palette_loss(to_unit(fake_b), to_unit(b), self.loss_cfg.get("palette_bins", 16),
-                                                 self.loss_cfg.get("palette_sigma")).item()}
+        Loaded here, at start-up, so that a wrong path stops the run with a WeightsNotFoundError naming
+        ``metrics.dino.pretrained`` before any training, not at the first validation. Frozen, so it
+        never enters the checkpoints (see ``on_save_checkpoint``).
+        """
+        source = (metrics.get("dino") or {}).get("pretrained")
+        if not source:
+            return None
+        from pixel_gan.metrics.dino_struct import DinoStruct
+
+        return DinoStruct.from_pretrained(str(source))
+
+    def validation_metrics(self, a: Tensor, fake_b: Tensor, b: Tensor) -> dict[str, float]:
+        """The evaluation report's metrics on the validation images; inputs/outputs in [-1, 1].
+
+        Keys match ``pixel_gan.metrics.pixel_art.METRIC_DIRECTIONS`` (+ ``dino_struct`` when DINO weights are
+        configured), so TensorBoard's ``val/<key>``, metrics.jsonl and the report share names. The input
+        ``a`` carries the edge overlay the generator saw, so edge_f1/color_drift are measured against it.
+        ``palette_distance`` uses the training loss's bins/sigma (the sweep objective).
+        """
+        from pixel_gan.metrics.pixel_art import pixel_art_metrics
+
+        a, fake_b, b = (to_unit(x).clamp(0, 1) for x in (a, fake_b, b))
+        metrics = pixel_art_metrics(a, fake_b)
+        metrics["palette_distance"] = palette_loss(fake_b, b, self.loss_cfg.get("palette_bins", 16),
+                                                   self.loss_cfg.get("palette_sigma")).item()
+        if self.dino_struct is not None:
+            with torch.autocast(device_type=self.device.type, enabled=False):  # a metric, not a bf16 estimate
+                metrics["dino_struct"] = self.dino_struct(a, fake_b).mean().item()
+        return metrics
 
     def _log_images(self, tag: str, *rows: Tensor) -> None:
         """One row per tensor (e.g. input | fake | reconstruction), up to 4 images each."""
@@ -268,7 +345,7 @@ class PixelGANModule(L.LightningModule):
         state = checkpoint["state_dict"]
         for key in self._frozen_keys(state) & set(state):
             del state[key]
-        checkpoint["pixel_gan"] = {"skipped_steps": self.skipped_steps}
+        checkpoint["pixel_gan"] = {"skipped_steps": self.skipped_steps, "consecutive_skips": self.consecutive_skips}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint["state_dict"]
@@ -277,4 +354,6 @@ class PixelGANModule(L.LightningModule):
         if missing:
             raise KeyError(f"checkpoint does not match this model config: {len(missing)} trained tensors missing, "
                            f"e.g. {missing[:3]} (check model.lora / model.discriminator)")
-        self.skipped_steps = checkpoint.get("pixel_gan", {}).get("skipped_steps", 0)
+        counters = checkpoint.get("pixel_gan", {})
+        self.skipped_steps = counters.get("skipped_steps", 0)
+        self.consecutive_skips = counters.get("consecutive_skips", 0)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import signal
 from pathlib import Path
 from typing import Any
 
 import hydra
 import lightning as L
-from lightning.pytorch.utilities import rank_zero_only
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
+from pixel_gan.checkpointing import PreemptionCheckpoint, RngStateCheckpoint, SafeCheckpointIO, check_checkpoint_file
 from pixel_gan.config import ConfigError, validate_config
 from pixel_gan.export import save_translator
 from pixel_gan.logging_utils import quiet_libraries
@@ -27,6 +30,7 @@ def resolve_ckpt_path(cfg: DictConfig, output_dir: Path) -> str | None:
         path = Path(str(wanted)).expanduser()
         if not path.is_file():
             raise ConfigError(f"ckpt_path={wanted!r} is not a file")
+        check_checkpoint_file(path)
         return str(path)
     if wanted != "last" and not cfg.get("resume"):
         return None
@@ -36,6 +40,7 @@ def resolve_ckpt_path(cfg: DictConfig, output_dir: Path) -> str | None:
         candidates += sorted(task_dir.glob("*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime, reverse=True)
     for path in candidates:
         if path.is_file():
+            check_checkpoint_file(path)
             log.info("resuming from %s", path)
             return str(path)
     if wanted == "last":
@@ -76,6 +81,55 @@ def export_and_sample(module: PixelGANModule, datamodule: Any, cfg: DictConfig, 
     return export_dir
 
 
+LR_SCALING_RULES = ("fixed", "linear")
+
+
+def scaled_optim(optim: DictConfig | dict, batch_per_device: int, world_size: int) -> dict[str, Any]:
+    """The optimizer config with ``optim.lr_scaling`` applied for the effective (global) batch.
+
+    global_batch = data.batch_size × world size (devices × nodes). ``fixed`` keeps ``lr``;
+    ``linear`` multiplies ``lr`` (and ``lr_disc`` if set) by global_batch / ``base_batch``, the batch
+    the configured LR was chosen for. The returned dict records the batch sizes and the configured
+    LR next to the one in use, so the run's hparams say what it trained with.
+    """
+    o = OmegaConf.to_container(optim, resolve=True) if isinstance(optim, DictConfig) else dict(optim)
+    rule, base = o.get("lr_scaling", "fixed"), o.get("base_batch", 1)
+    if rule not in LR_SCALING_RULES:
+        raise ConfigError(f"optim.lr_scaling must be one of {', '.join(LR_SCALING_RULES)}; got {rule!r}")
+    if isinstance(base, bool) or not isinstance(base, int) or base < 1:
+        raise ConfigError(f"optim.base_batch must be an integer >= 1, got {base!r}")
+    global_batch = int(batch_per_device) * int(world_size)
+    factor = global_batch / base if rule == "linear" else 1.0
+    o.update(base_lr=o["lr"], lr=o["lr"] * factor, batch_per_device=int(batch_per_device),
+             world_size=int(world_size), global_batch=global_batch)
+    if o.get("lr_disc"):
+        o["base_lr_disc"], o["lr_disc"] = o["lr_disc"], o["lr_disc"] * factor
+    rank_zero_info(f"batch {batch_per_device} per device x {world_size} processes = global batch {global_batch}; "
+                   f"lr {o['base_lr']:g} -> {o['lr']:g} (optim.lr_scaling={rule}, base_batch={base})")
+    return o
+
+
+def check_process_launch(trainer: L.Trainer) -> None:
+    """Refuse a Hydra multirun job in which Lightning would start the other DDP processes itself.
+
+    Lightning's process launcher re-runs the command line once per extra local device; inside a
+    multirun that command line holds ``-m`` and the sweep, so every extra rank would start the
+    whole sweep again. Under SLURM (submitit_slurm, one task per device) the ranks already exist.
+    """
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+    from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
+
+    strategy = trainer.strategy
+    spawns_itself = (isinstance(getattr(strategy, "launcher", None), _SubprocessScriptLauncher)
+                     and not strategy.cluster_environment.creates_processes_externally)
+    if spawns_itself and trainer.num_devices > 1 and HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        raise ConfigError(
+            f"trainer.devices={trainer.num_devices} in a multirun (-m) job started without a cluster launcher: "
+            "Lightning would re-run the whole sweep for each extra device. Use hydra/launcher=submitit_slurm "
+            "(one SLURM task per device), or train one config without -m.")
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Run one training job; returns the final logged metrics (what a sweeper optimizes)."""
     quiet_libraries()
@@ -88,14 +142,26 @@ def train(cfg: DictConfig) -> dict[str, float]:
         cfg.data, resolution=cfg.resolution.size, seed=cfg.seed,
         edge_preset=OmegaConf.to_container(cfg.edge_preset, resolve=True), _convert_="all")
     datamodule.prepare_data()
-    module = PixelGANModule(model=cfg.model, loss=cfg.loss, optim=cfg.optim, prompts=datamodule.prompts,
-                            resolution=cfg.resolution.size, image_log_every_n_steps=cfg.image_log_every_n_steps,
-                            max_consecutive_skips=cfg.max_consecutive_skips)
     callbacks = [hydra.utils.instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
     loggers = [hydra.utils.instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
-    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+    preemption = PreemptionCheckpoint()
+    callbacks += [RngStateCheckpoint(), preemption]
+    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers,
+                                                 plugins=[SafeCheckpointIO()])
+    check_process_launch(trainer)
+    optim = scaled_optim(cfg.optim, datamodule.batch_size, trainer.world_size)  # the LR rule, after world size is known
+    module = PixelGANModule(model=cfg.model, loss=cfg.loss, optim=optim, prompts=datamodule.prompts,
+                            resolution=cfg.resolution.size, image_log_every_n_steps=cfg.image_log_every_n_steps,
+                            max_consecutive_skips=cfg.max_consecutive_skips, metrics=cfg.get("metrics"))
     log.info("data: %s", datamodule.describe())
-    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    except SIGTERMException:
+        preemption.signum = preemption.signum or int(signal.SIGTERM)
+    if preemption.signum is not None:
+        log.warning("stopped by %s at step %d; %s holds this state: continue with ckpt_path=last",
+                    signal.Signals(preemption.signum).name, trainer.global_step, preemption.saved_path)
+        raise SystemExit(128 + preemption.signum)
     if cfg.get("export", True):
         export_and_sample(module, datamodule, cfg, output_dir)
     return {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}

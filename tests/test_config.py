@@ -3,10 +3,9 @@
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf, open_dict
+from omegaconf import OmegaConf
 
-from pixel_gan.config import ConfigError, validate_config
+from pixel_gan.config import ConfigError, compose_train_config, validate_config
 
 CONF = str(Path(__file__).resolve().parents[1] / "conf")
 STUDY = {
@@ -19,14 +18,7 @@ STUDY = {
 
 
 def compose_train(*overrides: str):
-    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
-        cfg = compose(config_name="train", overrides=list(overrides), return_hydra_config=True)
-    # hydra:runtime.* resolvers only exist inside a running app; pin the paths for tests.
-    with open_dict(cfg):
-        cfg.paths.root_dir = "."
-        cfg.paths.output_dir = "outputs/test"
-        cfg.paths.cache_dir = ".cache"
-    return cfg
+    return compose_train_config(*overrides, output_dir="outputs/test", cache_dir=".cache")
 
 
 def test_the_eleven_study_experiments_exist_exactly():

@@ -14,6 +14,7 @@ from pixel_gan.data.datasets import FixedValidationSet, UnpairedImageDataset
 from pixel_gan.data.demo import generate_demo_dataset
 from pixel_gan.data.edges import EdgePreset, resolve_preset
 from pixel_gan.data.images import DATASET_LAYOUT, IMAGE_EXTENSIONS, list_images
+from pixel_gan.data.resumable import ResumableDataLoader
 from pixel_gan.data.sampler import EpochSampler
 from pixel_gan.data.transforms import build_transform, validate_resolution
 
@@ -138,13 +139,14 @@ class UnpairedDataModule(L.LightningDataModule):
         sampler = EpochSampler(self.train_set, seed=self.seed, num_replicas=world_size, rank=rank)
         # Lightning calls set_epoch only after the first iterator exists, so set the (resumed) epoch now.
         sampler.set_epoch(epoch)
-        return DataLoader(self.train_set, sampler=sampler, drop_last=False, **self._loader_options())
+        return ResumableDataLoader(self.train_set, sampler=sampler, drop_last=False, **self._loader_options())
 
     def val_dataloader(self) -> DataLoader:
-        """The fixed validation pairs, in order."""
+        """The fixed validation pairs, in order (its own generator: validating draws nothing from the global RNG)."""
         if self.val_set is None:
             self.setup("validate")
-        return DataLoader(self.val_set, shuffle=False, **self._loader_options())
+        return DataLoader(self.val_set, shuffle=False, generator=torch.Generator().manual_seed(self.seed),
+                          **self._loader_options())
 
     def describe(self) -> str:
         """One line: root, image counts, resolution, edge preset, prompts."""

@@ -8,7 +8,8 @@ so a resumed run sees the same order, and Lightning keeps it as is under DDP
 
 from __future__ import annotations
 
-from collections.abc import Sized
+import itertools
+from collections.abc import Iterator, Sized
 from typing import Protocol
 
 from torch.utils.data import DistributedSampler
@@ -41,7 +42,19 @@ class EpochSampler(DistributedSampler):
             seed=seed,
             drop_last=False,
         )
+        self._start = 0
 
     def set_epoch(self, epoch: int) -> None:
         super().set_epoch(epoch)
         self.dataset.set_epoch(epoch)  # type: ignore[attr-defined]
+
+    def start_at(self, position: int) -> None:
+        """Begin the next iteration (only) at ``position`` of this epoch's order.
+
+        A resumed run skips the samples it already trained on without loading them.
+        """
+        self._start = max(int(position), 0)
+
+    def __iter__(self) -> Iterator[int]:
+        start, self._start = self._start, 0
+        return itertools.islice(super().__iter__(), start, None)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
-from diffusers import DDPMScheduler, UNet2DConditionModel
+from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
 from peft import LoraConfig
 from torch import Tensor, nn
 
@@ -94,6 +94,22 @@ def add_vae_lora(skip_vae: SkipVAE, lora: LoraSettings) -> None:
     skip_vae.skip_convs.requires_grad_(True)
 
 
+def add_adapters(unet: UNet2DConditionModel, vae: AutoencoderKL, lora: LoraSettings) -> tuple[SkipVAE, SkipVAE]:
+    """The reference's adapter layout on bare UNet + VAE: returns (vae_a2b, vae_b2a).
+
+    The UNet gets its three LoRA adapters in place; the VAE is copied for a2b and used in place
+    for b2a, each wrapped as a :class:`SkipVAE` with its own LoRA and skip convs. Needs no text
+    encoder or weights, so the full-size layout can be built on the meta device.
+    """
+    add_unet_lora(unet, lora)
+    vaes = []
+    for base in (copy.deepcopy(vae), vae):
+        skip_vae = SkipVAE(base, gamma=lora.skip_gamma)
+        add_vae_lora(skip_vae, lora)
+        vaes.append(skip_vae)
+    return vaes[0], vaes[1]
+
+
 @torch.no_grad()
 def embed_caption(backbone: Backbone, caption: str) -> Tensor:
     """The text encoder's last hidden state for a caption: (1, 77, D)."""
@@ -127,16 +143,10 @@ class CycleGANTurbo(nn.Module):
     def from_backbone(cls, backbone: Backbone, prompt_a: str, prompt_b: str,
                       lora: LoraSettings | None = None) -> "CycleGANTurbo":
         """Wrap the backbone parts (the UNet and VAE are used in place, the VAE copied per direction)."""
-        lora = lora or LoraSettings()
-        add_unet_lora(backbone.unet, lora)
-        vaes = []
-        for base in (copy.deepcopy(backbone.vae), backbone.vae):
-            skip_vae = SkipVAE(base, gamma=lora.skip_gamma)
-            add_vae_lora(skip_vae, lora)
-            vaes.append(skip_vae)
+        vae_a2b, vae_b2a = add_adapters(backbone.unet, backbone.vae, lora or LoraSettings())
         emb_a2b = embed_caption(backbone, prompt_b)
         emb_b2a = embed_caption(backbone, prompt_a)
-        return cls(backbone.unet, vaes[0], vaes[1], backbone.scheduler, emb_a2b, emb_b2a)
+        return cls(backbone.unet, vae_a2b, vae_b2a, backbone.scheduler, emb_a2b, emb_b2a)
 
     def one_step_x0(self, z: Tensor, eps: Tensor) -> Tensor:
         """The scheduler's x0 estimate at t: (z − √(1−ᾱ)·ε̂)/√ᾱ."""

@@ -17,13 +17,13 @@ STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 
 
 @pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def dino_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_dino(tmp_path_factory.mktemp("dino") / "tiny-dino")
 
 
 @pytest.fixture(scope="module")
-def metric(tiny_dir: Path) -> DinoStruct:
-    return DinoStruct.from_pretrained(str(tiny_dir))
+def metric(dino_dir: Path) -> DinoStruct:
+    return DinoStruct.from_pretrained(str(dino_dir))
 
 
 def _reference_similarity(metric: DinoStruct, x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -90,18 +90,18 @@ def test_missing_directory_names_config_key(tmp_path: Path) -> None:
     assert CONFIG_KEY in str(err.value) and "config.json" in str(err.value)
 
 
-def test_directory_without_weights_lists_missing_file(tmp_path: Path, tiny_dir: Path) -> None:
-    (tmp_path / "config.json").write_text((tiny_dir / "config.json").read_text())
+def test_directory_without_weights_lists_missing_file(tmp_path: Path, dino_dir: Path) -> None:
+    (tmp_path / "config.json").write_text((dino_dir / "config.json").read_text())
     with pytest.raises(WeightsNotFoundError, match="model.safetensors"):
         DinoStruct.from_pretrained(str(tmp_path))
 
 
-def test_checkpoint_missing_tensors_is_refused(tmp_path: Path, tiny_dir: Path) -> None:
-    state = load_file(tiny_dir / "model.safetensors")
+def test_checkpoint_missing_tensors_is_refused(tmp_path: Path, dino_dir: Path) -> None:
+    state = load_file(dino_dir / "model.safetensors")
     dropped = [k for k in state if "attention.key" in k or "k_proj" in k]  # saved layout varies by version
     assert dropped
     save_file({k: v for k, v in state.items() if k not in dropped}, tmp_path / "model.safetensors")
-    (tmp_path / "config.json").write_text((tiny_dir / "config.json").read_text())
+    (tmp_path / "config.json").write_text((dino_dir / "config.json").read_text())
     with pytest.raises(WeightsNotFoundError, match="refusing"):
         DinoStruct.from_pretrained(str(tmp_path))
 

@@ -1,0 +1,166 @@
+"""What ``python evaluate.py`` does: find runs, translate test_A with each, score, add baselines, render."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from pixel_gan.evaluation.baselines import build_baselines
+from pixel_gan.evaluation.metrics import DESCRIPTIONS, DIRECTIONS, EvalSet, Scorer
+from pixel_gan.evaluation.report import Report, Row, write_report
+from pixel_gan.evaluation.runs import NoRunsError, Run, discover_runs
+
+log = logging.getLogger(__name__)
+
+FID_NOTE = ("FID/KID: Inception works at 299 px, so outputs and test_B images smaller than that (pixel-art sizes) are "
+            "nearest-upscaled to 299×299, keeping their hard pixel edges; with fewer than 50 images per set both "
+            "are biased and noisy — compare rows of one report, not numbers across reports.")
+INPUT_NOTE = ("Inputs for edge_f1, color_drift and dino_struct: each test_A photo resized (LANCZOS) to its output's "
+              "size, without the edge overlay the translators receive.")
+
+
+class RunSkipped(RuntimeError):
+    """A run that cannot be evaluated; its reason goes into the report's skipped list."""
+
+
+def _plain(cfg: Any) -> dict:
+    return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg or {})
+
+
+def _test_set(run: Run, data_root: str | None, max_images: int | None, cache: dict[Path, EvalSet]) -> EvalSet:
+    root = run.data_root(data_root)
+    if root is None:
+        raise RunSkipped("no data root (.hydra/config.yaml missing or without data.root); pass data_root=...")
+    if not (root / "test_A").is_dir() and not data_root and run.config_value("data.generate_demo", False):
+        from pixel_gan.data.demo import generate_demo_dataset
+
+        log.info("regenerating the procedural demo data of %s in %s", run.name, root)
+        generate_demo_dataset(root, seed=int(run.config_value("seed", 0)))
+    for folder in ("test_A", "test_B"):
+        if not (root / folder).is_dir():
+            raise RunSkipped(f"data root {root} has no {folder}/ (set data_root=... to the dataset)")
+    key = root.resolve()
+    if key not in cache:
+        cache[key] = EvalSet.load(root, max_images)
+    return cache[key]
+
+
+def _run_row(run: Run, test: EvalSet, scorer: Scorer, cfg: Mapping) -> Row:
+    from pixel_gan.translate import Translator
+    from pixel_gan.weights import WeightsNotFoundError
+
+    started = time.perf_counter()
+    try:
+        translator = Translator.from_pretrained(run.translator_dir, device=str(cfg.get("device", "auto")))
+    except (WeightsNotFoundError, FileNotFoundError, ValueError, KeyError) as err:
+        raise RunSkipped(f"cannot load its translator: {err}") from err
+    outputs = translator.translate(test.photos, batch_size=int(cfg.get("batch_size", 8)))
+    del translator
+    values = scorer.score(test.photos, outputs, test, run.resolution)
+    config, note = run.config
+    edge = run.meta.get("edge_preset") or {}
+    details = {"path": str(run.path), "resolution": f"{run.resolution} px", "step": str(run.step),
+               "loss": str(run.meta.get("loss", "?")), "edge preset": str(edge.get("name", "?")),
+               "data root": str(test.root), "metrics.jsonl": "yes" if run.metrics_file.is_file() else "no"}
+    if note:
+        details["config"] = note
+    log.info("%s: evaluated %d images in %.1fs", run.name, len(outputs), time.perf_counter() - started)
+    return Row(run.name, "run", values, outputs[: int(cfg.get("grid_images", 4))], details=details,
+               config_yaml=OmegaConf.to_yaml(config) if config is not None else "")
+
+
+def _baseline_rows(test: EvalSet, resolutions: list[int], scorer: Scorer, cfg: Mapping) -> list[Row]:
+    from pixel_gan.translate import fit_size
+
+    rows = []
+    for baseline in build_baselines(_plain(cfg.get("baselines"))):
+        for resolution in resolutions:
+            name = baseline.name if len(resolutions) == 1 else f"{baseline.name} @ {resolution} px"
+            if baseline.status:
+                rows.append(Row(name, "baseline", status=baseline.status))
+                continue
+            started = time.perf_counter()
+            try:
+                outputs = [baseline(p, fit_size(*p.size, resolution)) for p in test.photos]
+            except Exception as err:  # a third-party baseline failing must not cost the whole report
+                log.warning("baseline %s failed: %s", name, err, exc_info=True)
+                rows.append(Row(name, "baseline", status=f"failed ({err.__class__.__name__}: {err})"))
+                continue
+            values = scorer.score(test.photos, outputs, test, resolution)
+            log.info("%s: %d images in %.1fs", name, len(outputs), time.perf_counter() - started)
+            rows.append(Row(name, "baseline", values, outputs[: int(cfg.get("grid_images", 4))]))
+    return rows
+
+
+def run_evaluation(cfg: Mapping | DictConfig) -> Path:
+    """Evaluate ``cfg.runs`` and write the report into ``cfg.out_dir``; returns the report folder."""
+    cfg = _plain(cfg)
+    discovery = discover_runs(cfg.get("runs"))
+    skipped = discovery.skipped_lines()
+    for line in skipped:
+        log.warning(line)
+    scorer = Scorer(cfg.get("metrics"), device=_device(cfg), edge_preset=cfg.get("edge_preset", "default"))
+    cache: dict[Path, EvalSet] = {}
+    rows: list[Row] = []
+    tests: dict[str, EvalSet] = {}
+    runs: dict[str, Run] = {}
+    for run in discovery.runs:
+        try:
+            test = _test_set(run, cfg.get("data_root"), cfg.get("max_images"), cache)
+            rows.append(_run_row(run, test, scorer, cfg))
+        except RunSkipped as err:
+            skipped.append(f"skipped {run.path}: {err}")
+            log.warning(skipped[-1])
+            continue
+        tests[run.name], runs[run.name] = test, run
+    if not rows:
+        raise NoRunsError("no run could be evaluated:" + "".join(f"\n  {line}" for line in skipped))
+
+    primary = tests[rows[0].name]
+    for row in rows:  # the grid shows one test set; runs on another dataset keep their metrics only
+        if tests[row.name] is not primary:
+            row.outputs, row.grid_note = [], f"other test set ({tests[row.name].root})"
+    resolutions = sorted({runs[r.name].resolution for r in rows})
+    rows += _baseline_rows(primary, resolutions, scorer, cfg)
+
+    n_grid = int(cfg.get("grid_images", 4))
+    notes = [INPUT_NOTE, FID_NOTE, *scorer.setup_hints()]
+    if len({t.root for t in tests.values()}) > 1:
+        notes.append("The runs use different data roots: their metrics are not comparable; the sample grid "
+                     f"and the baselines use {primary.root}.")
+    fid_notes = next((r.values.get("fid_notes") for r in rows if r.values.get("fid_notes")), None)
+    if fid_notes:
+        notes.append(f"FID/KID details: {fid_notes}.")
+    notes += [f"Baseline {b.name}: {b.description}" for b in build_baselines(_plain(cfg.get("baselines")))]
+    report = Report(
+        title="pixel-gan evaluation",
+        rows=rows,
+        columns=list(DIRECTIONS),
+        directions=DIRECTIONS,
+        descriptions=DESCRIPTIONS,
+        inputs=primary.photos[:n_grid],
+        input_names=primary.names[:n_grid],
+        histories={name: run.history() for name, run in runs.items() if run.metrics_file.is_file()},
+        skipped=skipped,
+        notes=notes,
+        header={"created": datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+                "runs": f"{len(runs)} evaluated ({', '.join(runs)})",
+                "test set": f"{primary.root} — {len(primary.photos)} test_A photos, {len(primary.art)} test_B images",
+                "edge_f1 preset": str(cfg.get("edge_preset", "default"))},
+    )
+    out_dir = Path(str(cfg.get("out_dir") or "outputs/reports/latest")).expanduser()
+    md, page = write_report(report, out_dir, display_px=int(cfg.get("display_px", 128)))
+    log.info("report: %s (and %s)", page, md.name)
+    return out_dir
+
+
+def _device(cfg: Mapping) -> str:
+    from pixel_gan.translate import pick_device
+
+    return str(pick_device(str(cfg.get("device", "auto"))))

@@ -1,0 +1,77 @@
+"""Shared pieces of the reliability tests: a tiny dataset and ``train.py`` as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def small_data(tmp_path_factory) -> Path:
+    """3 train / 2 test images per domain at 32 px: an 8-step run crosses two epoch boundaries."""
+    from pixel_gan.data.demo import generate_demo_dataset
+
+    return generate_demo_dataset(tmp_path_factory.mktemp("small-data"), n_train=3, n_test=2, size=32, seed=1)
+
+
+@dataclass
+class TrainCLI:
+    """``python train.py`` on the tiny model: 32 px, batch 1, a checkpoint every step, deterministic, no export."""
+
+    cache_dir: str
+    data_root: Path
+
+    def command(self, run_dir: Path, *overrides: str) -> list[str]:
+        return [sys.executable, str(ROOT / "train.py"), "experiment=smoke", f"hydra.run.dir={run_dir}",
+                f"data.root={self.data_root}", "data.generate_demo=false", "data.num_workers=0",
+                "data.batch_size=1", "trainer.deterministic=true", "trainer.val_check_interval=3",
+                "+trainer.enable_progress_bar=false", "callbacks.model_checkpoint.every_n_train_steps=1",
+                "export=false", *overrides]
+
+    @property
+    def env(self) -> dict[str, str]:
+        # One intra-op thread: two runs fit side by side on 2 cores, with the same reduction order.
+        return {**os.environ, "PIXEL_GAN_CACHE": self.cache_dir, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+    def start(self, run_dir: Path, *overrides: str) -> subprocess.Popen:
+        return subprocess.Popen(self.command(run_dir, *overrides), cwd=ROOT, env=self.env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def run(self, run_dir: Path, *overrides: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        return subprocess.run(self.command(run_dir, *overrides), cwd=ROOT, env=self.env, text=True,
+                              capture_output=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def train_cli(cache_dir, tiny_dir, small_data) -> TrainCLI:
+    return TrainCLI(str(cache_dir), small_data)
+
+
+@pytest.fixture
+def build_module(cache_dir, small_data, tmp_path):
+    """A tiny PixelGANModule + its datamodule, from the smoke experiment with ``overrides``."""
+
+    def build(*overrides: str):
+        import hydra
+        from omegaconf import OmegaConf
+
+        from pixel_gan.config import compose_train_config
+        from pixel_gan.module import PixelGANModule
+
+        cfg = compose_train_config("experiment=smoke", f"data.root={small_data}", "data.generate_demo=false",
+                                   "data.batch_size=1", *overrides, output_dir=str(tmp_path), cache_dir=cache_dir)
+        dm = hydra.utils.instantiate(cfg.data, resolution=cfg.resolution.size, seed=0,
+                                     edge_preset=OmegaConf.to_container(cfg.edge_preset), _convert_="all")
+        module = PixelGANModule(model=cfg.model, loss=cfg.loss, optim=cfg.optim, prompts=dm.prompts,
+                                resolution=cfg.resolution.size, image_log_every_n_steps=0,
+                                max_consecutive_skips=cfg.max_consecutive_skips)
+        return module, dm
+
+    return build

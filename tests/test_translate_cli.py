@@ -1,0 +1,202 @@
+"""``pixel-gan translate`` and the Translator's pixel-art path, end to end on the tiny model."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pixel_gan.palettes import get_palette
+from pixel_gan.translate import Translator, main, save_png_atomic
+
+PICO8 = {tuple(c) for c in get_palette("pico8")}
+
+
+def make_export(run_dir: Path, cache_dir: str, tiny_dir: Path, **meta_overrides) -> Path:
+    """A tiny translator in the layout training writes: ``<run>/translator/{model.safetensors,translator.yaml}``."""
+    from pixel_gan.export import save_translator
+    from pixel_gan.models.backbone import load_backbone
+    from pixel_gan.models.generator import CycleGANTurbo, LoraSettings
+
+    torch.manual_seed(0)
+    gen = CycleGANTurbo.from_backbone(load_backbone(str(tiny_dir)), "a photo", "pixel art",
+                                      LoraSettings(unet_rank=8, unet_alpha=8))
+    meta = {"model": {"name": "tiny", "backbone": "tiny", "pretrained": None, "cache_dir": cache_dir,
+                      "lora": {"unet_rank": 8, "unet_alpha": 8}},
+            "prompts": ["a photo", "pixel art"], "resolution": 32,
+            "edge_preset": {"name": "default", "low_threshold": None, "high_threshold": None, "min_area": None,
+                            "mode": "overlay"},
+            "loss": "combined", "experiment": "tiny", "step": 0, **meta_overrides}
+    return save_translator(run_dir / "translator", gen.trainable_state_dict(), meta)
+
+
+def photo(seed: int, size: tuple[int, int] = (48, 48)) -> Image.Image:
+    """A smooth, colourful test image (gradients + a disc), different per seed."""
+    rng = np.random.default_rng(seed)
+    h, w = size[1], size[0]
+    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+    base = rng.uniform(0, 255, 3)
+    rgb = np.stack([base[0] * xx + 40, base[1] * yy + 30, base[2] * (1 - xx) + 20], axis=2)
+    rgb[(yy - 0.5) ** 2 + (xx - 0.5) ** 2 < 0.06] = rng.uniform(0, 255, 3)
+    return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, cache_dir, tiny_dir) -> Path:
+    run = tmp_path_factory.mktemp("run")
+    make_export(run, cache_dir, tiny_dir)
+    return run
+
+
+@pytest.fixture(scope="module")
+def translator(run_dir) -> Translator:
+    return Translator.from_pretrained(run_dir / "translator", device="cpu")
+
+
+@pytest.fixture
+def one_load(monkeypatch, translator):
+    """Reuse the module's translator inside ``main`` (loading is covered by the tests that skip this)."""
+    monkeypatch.setattr(Translator, "from_pretrained", classmethod(lambda cls, *a, **k: translator))
+
+
+def colours(path: Path) -> set[tuple[int, ...]]:
+    a = np.asarray(Image.open(path))
+    return {tuple(c) for c in a.reshape(-1, a.shape[2])}
+
+
+def test_translator_api_contract(translator, tmp_path):
+    out = translator.translate(photo(0))
+    assert isinstance(out, Image.Image) and out.size == (32, 32) and out.mode == "RGB"
+    assert translator.translate(photo(1, (40, 24)), output_size="input").size == (40, 24)
+    assert [o.size for o in translator.translate([photo(2), photo(3, (64, 32))])] == [(32, 32), (32, 16)]
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    assert translator.generator(x, "a2b").shape == (1, 3, 32, 32)
+    art = translator.pixel_art(photo(4), resolution=16, palette="gameboy", upscale=3)
+    assert art.size == (48, 48)
+    assert {tuple(c) for c in np.asarray(art).reshape(-1, 3)} <= {tuple(c) for c in get_palette("gameboy")}
+
+
+def test_folder_with_bad_files_converts_the_rest(run_dir, tmp_path, capsys):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    photo(0).save(src / "good1.png")
+    photo(1, (64, 40)).convert("RGB").save(src / "good2.jpg", quality=95)
+    buffer = io.BytesIO()
+    photo(2).save(buffer, format="PNG")
+    (src / "corrupt.png").write_bytes(buffer.getvalue()[:60] + b"\x00" * 40)
+    (src / "notes.png").write_text("this is not an image\n")
+    (src / "empty.png").write_bytes(b"")
+
+    code = main(["--checkpoint", str(run_dir), "--input", str(src), "--output", str(out), "--batch-size", "2"])
+
+    captured = capsys.readouterr()
+    assert code == 1
+    assert sorted(p.name for p in out.iterdir()) == ["good1.png", "good2.png"]  # no temp files left behind
+    failed = [line for line in captured.err.splitlines() if line.startswith("failed:")]
+    assert len(failed) == 3
+    for name in ("corrupt.png", "notes.png", "empty.png"):
+        assert sum(name in line for line in failed) == 1
+    assert "converted 2, skipped 0, failed 3" in captured.out
+    assert "Traceback" not in captured.err
+
+
+def test_pico8_outputs_native_and_upscaled(one_load, run_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    photo(5).save(tmp_path / "a.png")
+    code = main(["--checkpoint", str(run_dir / "translator"), "--input", str(tmp_path / "a.png"), "--output", str(out),
+                 "--resolution", "16", "--palette", "pico8", "--upscale", "4", "--dither"])
+    assert code == 0, capsys.readouterr().err
+    native, big = np.asarray(Image.open(out / "a.png")), np.asarray(Image.open(out / "a_x4.png"))
+    assert native.shape == (16, 16, 3) and big.shape == (64, 64, 3)
+    assert colours(out / "a.png") <= PICO8
+    assert np.array_equal(big, native.repeat(4, axis=0).repeat(4, axis=1))
+
+
+def test_kmeans_palette_is_shared_across_frames(one_load, run_dir, tmp_path):
+    src, out = tmp_path / "frames", tmp_path / "out"
+    src.mkdir()
+    for i in range(4):
+        photo(10 + i).save(src / f"frame{i:02d}.png")
+    assert main(["--checkpoint", str(run_dir), "--input", str(src), "--output", str(out), "--resolution", "16",
+                 "--palette", "4", "--batch-size", "3"]) == 0
+    per_frame = [colours(out / f"frame{i:02d}.png") for i in range(4)]
+    assert all(len(c) <= 4 for c in per_frame)
+    assert len(set().union(*per_frame)) <= 4  # one palette for the whole folder
+
+
+def test_existing_outputs_are_kept_unless_overwrite(one_load, run_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    photo(6).save(tmp_path / "a.png")
+    args = ["--checkpoint", str(run_dir), "--input", str(tmp_path / "a.png"), "--output", str(out)]
+    assert main(args) == 0
+    marker = Image.new("RGB", (3, 3), (1, 2, 3))
+    marker.save(out / "a.png")
+    capsys.readouterr()
+
+    assert main(args) == 0
+    assert Image.open(out / "a.png").size == (3, 3)
+    assert "converted 0, skipped 1, failed 0" in capsys.readouterr().out
+
+    assert main([*args, "--overwrite"]) == 0
+    assert Image.open(out / "a.png").size == (32, 32)
+    assert "converted 1, skipped 0, failed 0" in capsys.readouterr().out
+
+
+def test_rgba_input_keeps_binary_alpha(one_load, run_dir, tmp_path):
+    rgba = photo(7, (64, 64)).convert("RGBA")
+    alpha = np.full((64, 64), 255, np.uint8)
+    alpha[:, :32] = 0  # left half transparent
+    alpha[:, 30:34] = 100  # a soft edge that must become 0 or 255
+    rgba.putalpha(Image.fromarray(alpha))
+    rgba.save(tmp_path / "sprite.png")
+    out = tmp_path / "out"
+    assert main(["--checkpoint", str(run_dir), "--input", str(tmp_path / "sprite.png"), "--output", str(out),
+                 "--resolution", "16", "--palette", "pico8", "--upscale", "2"]) == 0
+    result = np.asarray(Image.open(out / "sprite.png"))
+    assert result.shape == (16, 16, 4)
+    assert set(np.unique(result[..., 3])) <= {0, 255}
+    assert (result[:, :7, 3] == 0).all() and (result[:, 9:, 3] == 255).all()
+    assert {tuple(c) for c in result[result[..., 3] == 255][:, :3]} <= PICO8
+    assert np.asarray(Image.open(out / "sprite_x2.png")).shape == (32, 32, 4)
+
+
+def test_same_output_name_is_refused(one_load, run_dir, tmp_path, capsys):
+    photo(8).save(tmp_path / "a.png")
+    photo(9).save(tmp_path / "a.jpg")
+    code = main(["--checkpoint", str(run_dir), "--input", str(tmp_path / "a.png"), str(tmp_path / "a.jpg"),
+                 "--output", str(tmp_path / "out")])
+    assert code == 1
+    assert "a.jpg: same output name as" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--checkpoint", "{tmp}/missing"], "checkpoint not found"),
+    (["--checkpoint", "{tmp}"], "is not a translator"),
+    (["--palette", "nosuchpalette"], "unknown palette"),
+    (["--palette", "{tmp}/missing.hex"], "palette file not found"),
+    (["--input", "{tmp}/nothing-here"], "input not found"),
+])
+def test_setup_errors_are_one_line_exit_2(run_dir, tmp_path, capsys, args, message):
+    photo(0).save(tmp_path / "a.png")
+    base = {"--checkpoint": str(run_dir), "--input": str(tmp_path / "a.png"), "--output": str(tmp_path / "out")}
+    for flag, value in zip(args[::2], args[1::2]):
+        base[flag] = value.format(tmp=tmp_path)
+    code = main([item for pair in base.items() for item in pair])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and message in err and "Traceback" not in err
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path, monkeypatch):
+    def broken_save(self, fp, format=None, **kwargs):
+        fp.write(b"\x89PNG partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Image.Image, "save", broken_save)
+    with pytest.raises(OSError):
+        save_png_atomic(Image.new("RGB", (4, 4)), tmp_path / "x.png")
+    assert list(tmp_path.iterdir()) == []
