@@ -235,8 +235,16 @@ class PreemptionCheckpoint(L.Callback):
             return bool(trainer.strategy.reduce_boolean_decision(local, all=False))
         return local
 
-    def _save(self, trainer: L.Trainer) -> None:
+    def _already_saved(self, trainer: L.Trainer) -> bool:
+        """Whether last.ckpt already holds this step (saved here, or by ModelCheckpoint with save_last)."""
         if self._saved_step == trainer.global_step:
+            return True
+        callback = trainer.checkpoint_callback
+        return (getattr(callback, "save_last", False) and getattr(callback, "_last_global_step_saved", None) == trainer.global_step
+                and last_checkpoint_path(trainer).is_file())
+
+    def _save(self, trainer: L.Trainer) -> None:
+        if self._already_saved(trainer):
             return
         path = last_checkpoint_path(trainer)
         trainer.save_checkpoint(path)
@@ -249,6 +257,14 @@ class PreemptionCheckpoint(L.Callback):
     # hooks
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
+        if self._requested(trainer):
+            self.signum = self.signum or int(signal.SIGTERM)
+            self._save(trainer)
+            trainer.should_stop = True
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # A signal that arrived during the last batch's validation: save here, before Lightning marks
+        # the epoch complete. A checkpoint taken after that point resumes one epoch too far.
         if self._requested(trainer):
             self.signum = self.signum or int(signal.SIGTERM)
             self._save(trainer)

@@ -48,12 +48,14 @@ class ResumableDataLoader(DataLoader):
 
     def __iter__(self) -> Iterator[Any]:
         # A generator: runs at the first ``next``, after Lightning's ``set_epoch`` for this epoch.
-        epoch = int(self.sampler.epoch)
         skip = 0
         if self._resume is not None:
-            resume_epoch, batches = self._resume
+            # The saved position wins over Lightning's ``set_epoch``: from a checkpoint taken at an
+            # epoch's end Lightning restarts with the sampler one epoch ahead of the data trained on.
+            epoch, skip = self._resume
             self._resume = None
-            skip = batches if resume_epoch == epoch else 0
+            self.sampler.set_epoch(epoch)
+        epoch = int(self.sampler.epoch)
         self.sampler.start_at(skip * (self.batch_size or 1))
         self.generator.manual_seed(_GENERATOR_SEED + epoch)
         self._served = skip

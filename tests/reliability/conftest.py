@@ -38,7 +38,10 @@ class TrainCLI:
     @property
     def env(self) -> dict[str, str]:
         # One intra-op thread: two runs fit side by side on 2 cores, with the same reduction order.
-        return {**os.environ, "PIXEL_GAN_CACHE": self.cache_dir, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        # PYTHONPATH: train.py can instantiate the test-only callbacks of signal_points.py.
+        path = os.pathsep.join(p for p in (str(Path(__file__).parent), os.environ.get("PYTHONPATH")) if p)
+        return {**os.environ, "PIXEL_GAN_CACHE": self.cache_dir, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                "PYTHONPATH": path}
 
     def start(self, run_dir: Path, *overrides: str) -> subprocess.Popen:
         return subprocess.Popen(self.command(run_dir, *overrides), cwd=ROOT, env=self.env, text=True,

@@ -9,6 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 STEPS = 8  # 3 training pairs at batch 1: the runs cross epoch boundaries after steps 3 and 6
@@ -94,3 +95,25 @@ def test_killed_or_preempted_run_resumes_to_the_uninterrupted_weights(train_cli,
         assert "dataloader is not resumable" not in out, out
         assert_same_training_state(last_ckpt(tmp_path / name), last_ckpt(reference), f"{name}; {context}")
         assert not list((tmp_path / name / "checkpoints").glob(".*.tmp")), "temporary checkpoint file left behind"
+
+
+@pytest.fixture(scope="module")
+def reference_run(train_cli, tmp_path_factory) -> Path:
+    run_dir = tmp_path_factory.mktemp("reference")
+    result = train_cli.run(run_dir, f"trainer.max_steps={STEPS}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return run_dir
+
+
+@pytest.mark.parametrize("hook", ["on_train_batch_end", "on_validation_batch_end", "on_train_epoch_end"])
+def test_sigterm_at_an_epoch_end_or_during_validation_resumes_exactly(train_cli, reference_run, tmp_path, hook):
+    """Step 6 ends the second epoch and runs validation; periodic checkpoints every 4 steps, so the
+    state of step 6 exists only through the pre-emption save."""
+    overrides = (f"trainer.max_steps={STEPS}", "callbacks.model_checkpoint.every_n_train_steps=4")
+    signal_at = ("+callbacks.signal._target_=signal_points.SignalAt", "+callbacks.signal.step=6", f"+callbacks.signal.hook={hook}")
+    stopped = train_cli.run(tmp_path, *overrides, *signal_at)
+    assert stopped.returncode == 128 + signal.SIGTERM, stopped.stdout + stopped.stderr
+    assert saved_step(last_ckpt(tmp_path)) == 6
+    resumed = train_cli.run(tmp_path, *overrides, "ckpt_path=last")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert_same_training_state(last_ckpt(tmp_path), last_ckpt(reference_run), hook)
