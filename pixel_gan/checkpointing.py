@@ -247,7 +247,7 @@ class PreemptionCheckpoint(L.Callback):
         if self._already_saved(trainer):
             return
         path = last_checkpoint_path(trainer)
-        trainer.save_checkpoint(path)
+        trainer.save_checkpoint(path, weights_only=False)  # full state: optimizers, loops, RNG
         self._saved_step, self.saved_path = trainer.global_step, path
         callback = trainer.checkpoint_callback
         if callback is not None and hasattr(callback, "_last_global_step_saved"):

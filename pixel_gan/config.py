@@ -84,6 +84,9 @@ def validate_config(cfg: DictConfig) -> None:
     _number(cfg, "optim.lr", minimum=0)
     _number(cfg, "optim.max_grad_norm", minimum=0)
     _number(cfg, "data.batch_size", integer=True, minimum=1)
+    _number(cfg, "data.num_workers", integer=True, minimum=0)
+    _number(cfg, "seed", integer=True, minimum=0)
+    _number(cfg, "max_consecutive_skips", integer=True, minimum=0)
     _number(cfg, "trainer.max_steps", integer=True, minimum=1)
 
     precision = str(_get(cfg, "trainer.precision"))

@@ -129,6 +129,8 @@ def _cell_mode(values: np.ndarray, cells: np.ndarray, n_cells: int) -> np.ndarra
     rather than an arbitrary one.
     """
     channels = values.shape[1]
+    if not len(values):  # every pixel masked out (a fully transparent image)
+        return np.zeros((n_cells, channels), dtype=np.uint8)
     median = _cell_median(values, cells, n_cells)
     key = (cells.astype(np.int64) << (8 * channels)) | _pack(values)
     uniq, count = np.unique(key, return_counts=True)

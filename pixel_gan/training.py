@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +131,37 @@ def check_process_launch(trainer: L.Trainer) -> None:
             "(one SLURM task per device), or train one config without -m.")
 
 
+def hold_submitit_signal(preemption: PreemptionCheckpoint) -> Callable[[], None]:
+    """Under submitit, turn its pre-emption/time-limit signal (USR2) into: save last.ckpt, then requeue.
+
+    submitit's own handler requeues the job and exits at once, in the middle of a batch, so the
+    steps since the last periodic checkpoint would be lost. Here the signal only asks
+    ``preemption`` to save after the current batch and stop; the returned function then runs
+    submitit's handler (rank 0 requeues with the same overrides and exits).
+    """
+    try:
+        from submitit.core.job_environment import JobEnvironment, SignalHandler
+    except ImportError:
+        return lambda: None
+    signum = JobEnvironment._usr_sig()
+    original = signal.getsignal(signum)
+    if not isinstance(getattr(original, "__self__", None), SignalHandler):
+        return lambda: None
+
+    def defer(received: int, frame: Any) -> None:
+        log.warning("%s received: saving last.ckpt after this batch, then requeueing", signal.Signals(received).name)
+        preemption.signum = received
+
+    signal.signal(signum, defer)
+
+    def requeue() -> None:
+        signal.signal(signum, original)
+        if preemption.signum == signum:
+            original(signum, None)
+
+    return requeue
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Run one training job; returns the final logged metrics (what a sweeper optimizes)."""
     quiet_libraries()
@@ -142,10 +174,15 @@ def train(cfg: DictConfig) -> dict[str, float]:
         cfg.data, resolution=cfg.resolution.size, seed=cfg.seed,
         edge_preset=OmegaConf.to_container(cfg.edge_preset, resolve=True), _convert_="all")
     datamodule.prepare_data()
+    try:  # list and check the image files now: an empty or unreadable folder stops before any model is built
+        datamodule.setup("fit")
+    except (ValueError, FileNotFoundError) as err:
+        raise ConfigError(f"data.root={cfg.data.root}: {err}") from err
     callbacks = [hydra.utils.instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
     loggers = [hydra.utils.instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
     preemption = PreemptionCheckpoint()
     callbacks += [RngStateCheckpoint(), preemption]
+    requeue_if_signalled = hold_submitit_signal(preemption)
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers,
                                                  plugins=[SafeCheckpointIO()])
     check_process_launch(trainer)
@@ -161,6 +198,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if preemption.signum is not None:
         log.warning("stopped by %s at step %d; %s holds this state: continue with ckpt_path=last",
                     signal.Signals(preemption.signum).name, trainer.global_step, preemption.saved_path)
+        requeue_if_signalled()
         raise SystemExit(128 + preemption.signum)
     if cfg.get("export", True):
         export_and_sample(module, datamodule, cfg, output_dir)

@@ -45,6 +45,9 @@ class LoraSettings:
     vae_targets: tuple[str, ...] = VAE_LORA_TARGETS
     train_conv_in: bool = True
     skip_gamma: float = 1.0
+    # Initial weight of every skip-conv entry: the reference's 1e-5 starts from the pretrained VAE's
+    # own reconstruction; a random (tiny) VAE has none, so its demo starts the skips open instead.
+    skip_init: float = 1e-5
     extra: dict = field(default_factory=dict)
 
 
@@ -104,7 +107,7 @@ def add_adapters(unet: UNet2DConditionModel, vae: AutoencoderKL, lora: LoraSetti
     add_unet_lora(unet, lora)
     vaes = []
     for base in (copy.deepcopy(vae), vae):
-        skip_vae = SkipVAE(base, gamma=lora.skip_gamma)
+        skip_vae = SkipVAE(base, gamma=lora.skip_gamma, skip_init=lora.skip_init)
         add_vae_lora(skip_vae, lora)
         vaes.append(skip_vae)
     return vaes[0], vaes[1]
