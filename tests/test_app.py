@@ -8,28 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 gr = pytest.importorskip("gradio")
 
 from pixel_gan.app import PixelApp, build_app, find_translators, launch_app
-
-
-def make_export(run_dir: Path, cache_dir: str, tiny_dir: Path, **meta_overrides) -> Path:
-    """A tiny translator in the layout training writes: ``<run>/translator/{model.safetensors,translator.yaml}``."""
-    from pixel_gan.export import save_translator
-    from pixel_gan.models.backbone import load_backbone
-    from pixel_gan.models.generator import CycleGANTurbo, LoraSettings
-
-    torch.manual_seed(0)
-    gen = CycleGANTurbo.from_backbone(load_backbone(str(tiny_dir)), "a photo", "pixel art",
-                                      LoraSettings(unet_rank=8, unet_alpha=8))
-    meta = {"model": {"name": "tiny", "backbone": "tiny", "pretrained": None, "cache_dir": cache_dir,
-                      "lora": {"unet_rank": 8, "unet_alpha": 8}},
-            "prompts": ["a photo", "pixel art"], "resolution": 32, "edge_preset": {"name": "default"},
-            "loss": "combined", "experiment": "tiny", "step": 0, **meta_overrides}
-    return save_translator(run_dir / "translator", gen.trainable_state_dict(), meta)
 
 
 def free_port() -> int:
@@ -39,10 +22,10 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def outputs_root(tmp_path_factory, cache_dir, tiny_dir) -> Path:
+def outputs_root(tmp_path_factory, tiny_export) -> Path:
     """Two runs under a nested outputs/ tree, plus a broken export that must be ignored."""
     root = tmp_path_factory.mktemp("outputs")
-    make_export(root / "64_palette" / "2026-01-01_10-00-00", cache_dir, tiny_dir, experiment="64_palette",
+    tiny_export(root / "64_palette" / "2026-01-01_10-00-00", experiment="64_palette",
                 resolution=32, edge_preset={"name": "medium"}, loss="palette")
     broken = root / "broken" / "run" / "translator"
     broken.mkdir(parents=True)
@@ -51,9 +34,9 @@ def outputs_root(tmp_path_factory, cache_dir, tiny_dir) -> Path:
 
 
 @pytest.fixture(scope="module")
-def extra_dir(tmp_path_factory, cache_dir, tiny_dir) -> Path:
+def extra_dir(tmp_path_factory, tiny_export) -> Path:
     run = tmp_path_factory.mktemp("elsewhere") / "my-run"
-    make_export(run, cache_dir, tiny_dir, experiment="base_256", edge_preset={"name": "low"}, loss="separate")
+    tiny_export(run, experiment="base_256", edge_preset={"name": "low"}, loss="separate")
     return run
 
 

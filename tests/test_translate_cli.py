@@ -16,24 +16,6 @@ from pixel_gan.translate import Translator, main, save_png_atomic
 PICO8 = {tuple(c) for c in get_palette("pico8")}
 
 
-def make_export(run_dir: Path, cache_dir: str, tiny_dir: Path, **meta_overrides) -> Path:
-    """A tiny translator in the layout training writes: ``<run>/translator/{model.safetensors,translator.yaml}``."""
-    from pixel_gan.export import save_translator
-    from pixel_gan.models.backbone import load_backbone
-    from pixel_gan.models.generator import CycleGANTurbo, LoraSettings
-
-    torch.manual_seed(0)
-    gen = CycleGANTurbo.from_backbone(load_backbone(str(tiny_dir)), "a photo", "pixel art",
-                                      LoraSettings(unet_rank=8, unet_alpha=8))
-    meta = {"model": {"name": "tiny", "backbone": "tiny", "pretrained": None, "cache_dir": cache_dir,
-                      "lora": {"unet_rank": 8, "unet_alpha": 8}},
-            "prompts": ["a photo", "pixel art"], "resolution": 32,
-            "edge_preset": {"name": "default", "low_threshold": None, "high_threshold": None, "min_area": None,
-                            "mode": "overlay"},
-            "loss": "combined", "experiment": "tiny", "step": 0, **meta_overrides}
-    return save_translator(run_dir / "translator", gen.trainable_state_dict(), meta)
-
-
 def photo(seed: int, size: tuple[int, int] = (48, 48)) -> Image.Image:
     """A smooth, colourful test image (gradients + a disc), different per seed."""
     rng = np.random.default_rng(seed)
@@ -46,9 +28,9 @@ def photo(seed: int, size: tuple[int, int] = (48, 48)) -> Image.Image:
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory, cache_dir, tiny_dir) -> Path:
+def run_dir(tmp_path_factory, tiny_export) -> Path:
     run = tmp_path_factory.mktemp("run")
-    make_export(run, cache_dir, tiny_dir)
+    tiny_export(run)
     return run
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from pixel_gan.palettes import get_palette
@@ -25,22 +24,6 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "ui.png"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 WAIT_MS = 90_000
 PICO8 = {tuple(c) for c in get_palette("pico8")}
-
-
-def make_export(run_dir: Path, cache_dir: str, tiny_dir: Path) -> Path:
-    """A tiny translator in the layout training writes."""
-    from pixel_gan.export import save_translator
-    from pixel_gan.models.backbone import load_backbone
-    from pixel_gan.models.generator import CycleGANTurbo, LoraSettings
-
-    torch.manual_seed(0)
-    gen = CycleGANTurbo.from_backbone(load_backbone(str(tiny_dir)), "a photo", "pixel art",
-                                      LoraSettings(unet_rank=8, unet_alpha=8))
-    meta = {"model": {"name": "tiny", "backbone": "tiny", "pretrained": None, "cache_dir": cache_dir,
-                      "lora": {"unet_rank": 8, "unet_alpha": 8}},
-            "prompts": ["a photo", "pixel art"], "resolution": 32, "edge_preset": {"name": "default"},
-            "loss": "palette", "experiment": "64_palette", "step": 0}
-    return save_translator(run_dir / "translator", gen.trainable_state_dict(), meta)
 
 
 def scene(size: int = 160) -> Image.Image:
@@ -80,13 +63,13 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, cache_dir, tiny_dir):
+def server(tmp_path_factory, tiny_export):
     from pixel_gan.app import build_app, launch_app
 
     root = tmp_path_factory.mktemp("browser")
     # A real translator makes a better README picture; the tiny one proves the UI works.
     given = os.environ.get("PIXEL_GAN_SCREENSHOT_CHECKPOINT")
-    export = Path(given) if given else make_export(root / "runs" / "64_palette", cache_dir, tiny_dir)
+    export = Path(given) if given else tiny_export(root / "runs" / "64_palette", loss="palette", experiment="64_palette")
     examples = root / "examples"
     examples.mkdir()
     scene().save(examples / "landscape.png")
