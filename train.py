@@ -1,11 +1,13 @@
 """Train a pixel-art translator: ``python train.py experiment=64_palette`` (see conf/)."""
 
 import logging
+import sys
 
 import hydra
 from omegaconf import DictConfig
 
 from pixel_gan.cli_errors import exit_on_user_error
+from pixel_gan.config import quote_numeric_choices
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
@@ -21,5 +23,11 @@ def main(cfg: DictConfig) -> float | None:
     return metrics.get(name) if name else None
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The command: numeric config-group choices (``resolution=64``) are quoted before Hydra reads them."""
+    sys.argv[1:] = quote_numeric_choices(sys.argv[1:])
     main()
+
+
+if __name__ == "__main__":
+    run()

@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 import uuid
+import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -166,27 +167,43 @@ def _error(message: str) -> Exception:
 
 def inside(path: str | Path, folder: Path) -> Path:
     """``path`` resolved (symlinks and ``..`` included) if it lies inside ``folder``, else an error."""
-    resolved = Path(path).resolve()
+    from pixel_gan.data.images import display_path
+
+    try:
+        resolved = Path(path).resolve()
+    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13)
+        raise _error(f"refused: {display_path(Path(path).name)} is a symlink loop") from None
     if not resolved.is_relative_to(folder.resolve()):
-        raise _error(f"refused: {Path(path).name or path} is not a file this app received")
+        raise _error(f"refused: {display_path(Path(path).name or path)} is not a file this app received")
     return resolved
 
 
 def check_upload(path: Path, max_bytes: int, max_pixels: int) -> None:
     """Size in bytes, then pixel count from the header alone, before any decoding."""
+    from pixel_gan.data.images import describe_load_error, display_path
+
+    name = display_path(path.name)
     size = path.stat().st_size
     if size > max_bytes:
-        raise _error(f"image is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
+        raise _error(f"{name}: image is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
     try:
-        with Image.open(path) as image:
-            width, height = image.size
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the limit below is stricter
+            with Image.open(path) as image:
+                width, height = image.size
     except Image.DecompressionBombError:
-        raise _error(f"image has too many pixels; the limit is {max_pixels / 1e6:.0f} megapixels") from None
+        raise _error(f"{name}: image has too many pixels; the limit is {max_pixels / 1e6:.0f} megapixels") from None
     except Exception as error:  # noqa: BLE001 - Pillow raises many types for non-images
-        raise _error(f"not a readable image ({type(error).__name__})") from None
+        raise _error(f"{name}: not a readable image: {describe_load_error(path, error)}") from None
     if width * height > max_pixels:
-        raise _error(f"image is {width}×{height} = {width * height / 1e6:.1f} megapixels; "
+        raise _error(f"{name}: image is {width}×{height} = {width * height / 1e6:.1f} megapixels; "
                      f"the limit is {max_pixels / 1e6:.0f}")
+
+
+def _display(name: str) -> str:
+    from pixel_gan.data.images import display_path
+
+    return display_path(name)
 
 
 def _choice(value: Any, choices: Sequence[str], what: str) -> str:
@@ -247,7 +264,7 @@ class PixelApp:
             raise _error("upload an image first (or click one of the examples)")
         path = inside(str(image_path), self.upload_dir)
         if not path.is_file():
-            raise _error("the uploaded image is gone; upload it again")
+            raise _error(f"{_display(Path(str(image_path)).name)}: the uploaded image is gone; upload it again")
         check_upload(path, self.max_bytes, self.max_pixels)
         return path
 
@@ -301,7 +318,7 @@ class PixelApp:
         try:
             image = load_image(source)
         except ValueError as error:
-            raise _error(f"cannot read the image: {getattr(error, 'reason', error)}") from None
+            raise _error(f"cannot read {_display(source.name)}: {getattr(error, 'reason', error)}") from None
         out_dir = self._session_dir(request)
         stem = _slug(Path(source).stem, 30)
         gallery: list[tuple[str, str]] = [(str(source), f"input {image.width}×{image.height}")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,23 @@ def _check_data_root(cfg: DictConfig) -> None:
 
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+_NUMERIC_CHOICE = re.compile(r"^(?P<key>[+~]{0,2}(?P<group>[A-Za-z_]\w*))=(?P<values>\d+(?:,\d+)*)$")
+
+
+def quote_numeric_choices(overrides: list[str]) -> list[str]:
+    """``resolution=64`` → ``resolution='64'`` (also sweeps: ``resolution=32,64``).
+
+    Hydra parses ``64`` as an int, and a config-group override that is not a string fails with a
+    traceback; the option files of ``resolution/`` are named by numbers, so quote such values.
+    """
+    groups = {d.name for d in CONF_DIR.iterdir() if d.is_dir()}
+    quoted = []
+    for item in overrides:
+        match = _NUMERIC_CHOICE.match(item)
+        if match and match["group"] in groups:
+            item = f"{match['key']}=" + ",".join(f"'{v}'" for v in match["values"].split(","))
+        quoted.append(item)
+    return quoted
 
 
 def compose_train_config(*overrides: str, output_dir: str = "outputs/interactive", cache_dir: str | None = None) -> DictConfig:

@@ -30,10 +30,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from pixel_gan.models.generator import VAE_ADAPTER, VAE_LORA_TARGETS, LoraSettings
+from pixel_gan.weights import UnsafeWeightsError, load_tensors
 
 PEFT_DEFAULT_ALPHA = 8  # LoraConfig's default lora_alpha, which the original's VAE LoRA relies on
 UNET_GROUPS = {  # checkpoint key of the adapter state dict → (adapter name, checkpoint key of its targets)
@@ -67,23 +67,11 @@ def load_original(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConversionError(f"checkpoint not found: {path}")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # UnpicklingError for code/objects, RuntimeError/EOFError for corrupt files
-        raise ConversionError(f"refusing {path}: not a weights-only torch checkpoint ({_load_error_detail(err)}); "
-                              "pixel-gan never runs code from a pickle") from None
+        ckpt = load_tensors(path, "checkpoint")
+    except UnsafeWeightsError as err:
+        raise ConversionError(str(err)) from None
     check_layout(ckpt, str(path))
     return ckpt
-
-
-def _load_error_detail(err: Exception) -> str:
-    """The informative part of torch.load's error (e.g. the global a pickle asked for)."""
-    text = str(err)
-    match = re.search(r"Unsupported global: GLOBAL (\S+)", text)
-    if match:
-        return f"it asks for the Python object {match.group(1)}"
-    match = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\n\n|$)", text, re.DOTALL)
-    detail = match.group(1) if match else (text.splitlines() or [type(err).__name__])[0]
-    return " ".join(detail.split())[:200]
 
 
 def check_layout(ckpt: Any, source: str = "checkpoint") -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
@@ -48,7 +49,20 @@ def load_translator_files(export_dir: str | Path) -> tuple[dict[str, Tensor], di
     if missing:
         raise FileNotFoundError(f"{d} is not a pixel-gan translator folder: missing {', '.join(missing)} "
                                 f"(expected {WEIGHTS_NAME} + {CONFIG_NAME}, as written at the end of training)")
-    meta = yaml.safe_load((d / CONFIG_NAME).read_text()) or {}
+    try:  # safe_load: a yaml tag that would build Python objects (!!python/object/apply) is refused
+        meta = yaml.safe_load((d / CONFIG_NAME).read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ValueError(f"{d / CONFIG_NAME} is not a plain translator config: {_first_line(err)}") from None
     if not isinstance(meta, dict) or "model" not in meta:
         raise ValueError(f"{d / CONFIG_NAME} is not a translator config (no 'model' section)")
-    return load_file(str(d / WEIGHTS_NAME)), meta
+    try:  # safetensors holds tensors only; a pickle (or anything else) under this name is refused
+        state = load_file(str(d / WEIGHTS_NAME))
+    except SafetensorError as err:
+        raise ValueError(f"{d / WEIGHTS_NAME} is not a safetensors file ({_first_line(err)}); "
+                         "translator weights are read from safetensors only") from None
+    return state, meta
+
+
+def _first_line(err: Exception) -> str:
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return lines[0] if lines else type(err).__name__

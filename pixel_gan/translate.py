@@ -29,7 +29,7 @@ from PIL import Image, ImageOps
 from torch import Tensor
 
 from pixel_gan.data.edges import EdgePreset, apply_edge_preset, resolve_preset
-from pixel_gan.data.images import ImageLoadError, list_images, load_rgb
+from pixel_gan.data.images import IMAGE_EXTENSIONS, ImageLoadError, display_path, list_images, load_rgb
 from pixel_gan.data.transforms import to_pil, to_tensor
 from pixel_gan.export import CONFIG_NAME, WEIGHTS_NAME, load_translator_files
 from pixel_gan.palettes import resolve_palette
@@ -344,12 +344,13 @@ def gather_inputs(paths: Sequence[str]) -> list[Path]:
         path = Path(raw).expanduser()
         if path.is_dir():
             files.extend(list_images(path))
-        elif path.exists():
+        elif path.exists() or path.is_symlink():  # a broken link fails as that file, with the reason
             files.append(path)
         else:
-            raise UsageError(f"input not found: {path}")
+            raise UsageError(f"input not found: {display_path(path)}")
     if not files:
-        raise UsageError(f"no images found in {', '.join(paths)} (looked for .png .jpg .jpeg .webp .bmp)")
+        raise UsageError(f"no images found in {', '.join(display_path(p) for p in paths)} "
+                         f"(looked for {' '.join(IMAGE_EXTENSIONS)})")
     return files
 
 
@@ -380,7 +381,7 @@ def plan_jobs(files: Sequence[Path], out_dir: Path, k: int, overwrite: bool, rep
 def _fail(report: Report, console: Console, source: Path, reason: str) -> None:
     """Record a failure and say so on one line that names the file."""
     report.failed.append((source, reason))
-    console.print(f"failed: {source}: {reason}", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"failed: {display_path(source)}: {reason}", markup=False, highlight=False, soft_wrap=True)
 
 
 # --------------------------------------------------------------------------- CLI: running

@@ -77,3 +77,35 @@ def load_or_explain(fn: Callable[[], T], source: str, config_key: str, layout: s
         raise
     except OSError as err:
         raise WeightsNotFoundError(config_key, source, layout, f"Loading failed: {err}") from err
+
+
+class UnsafeWeightsError(ValueError):
+    """A weights file that is not plain tensors (a pickle asking for code or objects, or corrupt)."""
+
+
+def load_error_detail(err: Exception) -> str:
+    """The informative part of a ``torch.load`` error, in one line (e.g. the global a pickle asked for)."""
+    import re
+
+    text = str(err)
+    match = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    if match:
+        return f"it asks for the Python object {match.group(1)}"
+    match = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\n\n|$)", text, re.DOTALL)
+    detail = match.group(1) if match else (text.splitlines() or [type(err).__name__])[0]
+    return " ".join(detail.split())[:200]
+
+
+def load_tensors(path: str | Path, what: str) -> object:
+    """``torch.load(path, weights_only=True)`` on CPU; anything else is refused in one line naming ``what``.
+
+    torch's own refusal runs to a page and suggests ``weights_only=False``, which must never be
+    followed for a file from elsewhere.
+    """
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # UnpicklingError for code/objects, RuntimeError/EOFError for corrupt files
+        raise UnsafeWeightsError(f"refusing {what} {path}: not a weights-only torch file ({load_error_detail(err)}); "
+                                 "pixel-gan never runs code from a pickle") from None

@@ -7,7 +7,9 @@ import torch
 
 from pixel_gan.logging_utils import quiet_libraries
 
-torch.set_num_threads(2)
+# One intra-op thread: the tests also start training subprocesses, and two OpenMP pools per core
+# spinning against each other make a 2-core machine several times slower than one thread each.
+torch.set_num_threads(1)
 quiet_libraries()
 
 

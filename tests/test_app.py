@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import shutil
 import socket
 from pathlib import Path
@@ -95,6 +96,40 @@ def test_path_like_inputs_outside_the_upload_folder_are_refused(app, bad, tmp_pa
         app.convert(path, [label])
     with pytest.raises(gr.Error, match="refused"):
         app.convert(upload(app, Image.new("RGB", (8, 8))), [label], palette_file=path)
+
+
+@pytest.mark.parametrize("target", ["file", "folder"])
+def test_a_symlink_in_the_upload_folder_that_leads_outside_is_refused(app, target, tmp_path):
+    """Resolving happens before the check: a link planted among the uploads reads nothing outside."""
+    outside = tmp_path / "secret.png"
+    Image.new("RGB", (8, 8)).save(outside)
+    app.upload_dir.mkdir(parents=True, exist_ok=True)
+    link = app.upload_dir / f"innocent-{target}.png"
+    link.unlink(missing_ok=True)
+    link.symlink_to(outside if target == "file" else tmp_path)
+    path = str(link) if target == "file" else str(link / "secret.png")
+    label = next(iter(app.entries))
+    with pytest.raises(gr.Error, match="is not a file this app received"):
+        app.convert(path, [label])
+    with pytest.raises(gr.Error, match="is not a file this app received"):
+        app.convert(upload(app, Image.new("RGB", (8, 8))), [label], palette_file=path)
+
+
+def test_a_translator_folder_given_by_path_is_refused(app, extra_dir, tmp_path, tiny_export):
+    """The checkpoint choice accepts the offered labels only, never a path, even to a real translator."""
+    elsewhere = tiny_export(tmp_path / "not-offered")
+    image = upload(app, Image.new("RGB", (8, 8)))
+    for value in (str(elsewhere), str(extra_dir / "translator"), "../" * 6 + str(elsewhere)):
+        with pytest.raises(gr.Error, match="unknown translator"):
+            app.convert(image, [value])
+    assert all(path.resolve() != elsewhere.resolve() for path in app.cache._items)
+
+
+def test_the_command_binds_to_this_machine_only_by_default():
+    from pixel_gan.app import build_parser
+
+    assert build_parser().parse_args([]).host == "127.0.0.1"
+    assert inspect.signature(launch_app).parameters["host"].default == "127.0.0.1"
 
 
 @pytest.mark.parametrize("field, value", [("labels", "../../etc"), ("palette", "../palette.hex"),

@@ -8,18 +8,31 @@ plain RGB or fails with an ``ImageLoadError`` that names the file.
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
+import re
 import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
 MAX_IMAGE_PIXELS = 64_000_000  # decompression-bomb guard: 64 MP is far above any training size
 DATASET_LAYOUT = "train_A/, train_B/, test_A/, test_B/ (A = photos, B = pixel art)"
 
 _BACKGROUND = (255, 255, 255)  # transparent pixels are composited onto white
+
+log = logging.getLogger(__name__)
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """``path`` as printable text: bytes of a non-UTF-8 file name become ``\\xNN`` escapes.
+
+    Such names decode to lone surrogates, which no console or log file can encode.
+    """
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 class ImageLoadError(ValueError):
@@ -28,7 +41,7 @@ class ImageLoadError(ValueError):
     def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
         self.path = Path(path)
         self.reason = reason
-        super().__init__(f"cannot load image {self.path}: {reason}")
+        super().__init__(f"cannot load image {display_path(self.path)}: {reason}")
 
 
 def list_images(folder: str | os.PathLike[str]) -> list[Path]:
@@ -36,19 +49,63 @@ def list_images(folder: str | os.PathLike[str]) -> list[Path]:
 
     Extensions match IMAGE_EXTENSIONS case-insensitively; hidden files and
     anything that is not a regular file (directories, dangling or looping
-    symlinks) are ignored.
+    symlinks) are left out, with a logged warning that names it.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(
-            f"image folder not found: {folder}. A dataset root must contain {DATASET_LAYOUT}"
+            f"image folder not found: {display_path(folder)}. A dataset root must contain {DATASET_LAYOUT}"
         )
-    files = [
-        entry
-        for entry in folder.iterdir()
-        if not entry.name.startswith(".") and entry.suffix.lower() in IMAGE_EXTENSIONS and entry.is_file()
-    ]
+    files = []
+    for entry in folder.iterdir():
+        if entry.name.startswith(".") or entry.suffix.lower() not in IMAGE_EXTENSIONS:
+            continue
+        if entry.is_file():
+            files.append(entry)
+        elif entry.is_symlink():
+            log.warning("skipping %s: %s", display_path(entry), _symlink_problem(entry))
+        elif entry.is_dir():
+            log.warning("skipping %s: not a file (a folder)", display_path(entry))
     return sorted(files)
+
+
+def _symlink_problem(path: Path) -> str:
+    """Why a symlink cannot be followed: a loop, or a target that does not exist."""
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:  # Python < 3.13 reports loops this way
+        return "symlink loop"
+    except OSError as error:
+        return "symlink loop" if error.errno == errno.ELOOP else "broken symlink (target missing)"
+    return "symlink target is not a file"
+
+
+def describe_load_error(path: Path, error: Exception) -> str:
+    """One short line saying what is wrong with ``path``, from whatever Pillow or the OS raised."""
+    if isinstance(error, IsADirectoryError):
+        return "not a file (a folder)"
+    if isinstance(error, OSError) and error.errno == errno.ELOOP:
+        return "symlink loop"
+    if isinstance(error, FileNotFoundError):
+        return "broken symlink (target missing)" if path.is_symlink() else "file not found"
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    if isinstance(error, UnidentifiedImageError):
+        try:
+            empty = path.stat().st_size == 0
+        except OSError:
+            empty = False
+        return "empty file (0 bytes)" if empty else "unknown or unsupported image format"
+    if isinstance(error, Image.DecompressionBombError):
+        found = re.search(r"\((\d+) pixels\)", str(error))
+        count = f"{found.group(1)} pixels" if found else "the image"
+        return f"{count} exceeds the limit of {MAX_IMAGE_PIXELS} (possible decompression bomb)"
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if "truncated" in text.lower():
+        return f"truncated or incomplete file ({text})"
+    if isinstance(error, (OSError, SyntaxError, EOFError, ValueError)) or "broken" in text.lower():
+        return f"corrupt image data ({type(error).__name__}: {text})"
+    return f"{type(error).__name__}: {text}"
 
 
 def _open_checked(path: Path) -> Image.Image:
@@ -81,7 +138,7 @@ def check_image(path: str | os.PathLike[str]) -> str | None:
     except ImageLoadError as error:
         return error.reason
     except Exception as error:  # Pillow raises many types (OSError, SyntaxError, struct.error, ...)
-        return f"{type(error).__name__}: {error}"
+        return describe_load_error(path, error)
     return None
 
 
@@ -99,8 +156,8 @@ def load_rgb(path: str | os.PathLike[str]) -> Image.Image:
             return _to_rgb(upright)
     except ImageLoadError:
         raise
-    except Exception as error:
-        raise ImageLoadError(path, f"{type(error).__name__}: {error}") from error
+    except Exception as error:  # noqa: BLE001 - every decoder failure becomes one line naming the file
+        raise ImageLoadError(path, describe_load_error(path, error)) from error
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

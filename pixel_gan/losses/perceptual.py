@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 from torchvision import models as tv_models
 
-from pixel_gan.weights import WeightsNotFoundError
+from pixel_gan.weights import WeightsNotFoundError, load_tensors
 
 _TV_WEIGHTS = {"vgg": tv_models.VGG16_Weights.IMAGENET1K_V1, "alex": tv_models.AlexNet_Weights.IMAGENET1K_V1}
 
@@ -27,7 +27,7 @@ def default_backbone_file(net: str) -> Path:
 
 def _load_backbone_features(model: lpips.LPIPS, net: str, weights_file: Path) -> None:
     """Copy torchvision's ``features.N.*`` tensors into LPIPS's ``sliceK.N.*`` modules."""
-    state = torch.load(weights_file, map_location="cpu", weights_only=True)
+    state = load_tensors(weights_file, "LPIPS backbone weights")
     mapped = {}
     for slice_name, block in model.net.named_children():
         for key in block.state_dict():

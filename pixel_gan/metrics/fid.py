@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
-from pixel_gan.weights import WeightsNotFoundError, load_or_explain, resolve_pretrained
+from pixel_gan.weights import WeightsNotFoundError, load_or_explain, load_tensors, resolve_pretrained
 
 CONFIG_KEY = "metrics.fid.inception_weights"
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
@@ -39,10 +39,7 @@ def load_inception(path: str) -> nn.Module:
     resolved = Path(resolve_pretrained(path, CONFIG_KEY, LAYOUT, required_files=[]))
     if resolved.is_dir():
         resolved = Path(resolve_pretrained(str(resolved), CONFIG_KEY, LAYOUT, [INCEPTION_FILE])) / INCEPTION_FILE
-    try:
-        torch.load(resolved, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise ValueError(f"{CONFIG_KEY}={path!r} is not a plain tensor state dict: {err}") from err
+    load_tensors(resolved, f"{CONFIG_KEY}={path!r}:")  # refuses code before torch-fidelity's full unpickle
     from torchmetrics.image.fid import NoTrainInceptionV3
 
     return load_or_explain(

@@ -24,7 +24,7 @@ def test_list_images_filters_sorts_and_ignores_case(tmp_path: Path) -> None:
     ]:
         _save(tmp_path / name, rgb, format=fmt)
     (tmp_path / "notes.txt").write_text("not an image")
-    (tmp_path / "anim.gif").write_bytes(b"GIF89a")
+    (tmp_path / "scan.tiff").write_bytes(b"II*\x00")
     _save(tmp_path / ".hidden.png", rgb)
     (tmp_path / "folder.png").mkdir()
     (tmp_path / "loop.png").symlink_to(tmp_path / "loop.png")

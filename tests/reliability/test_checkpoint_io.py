@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import pickle
 import random
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from unsafe_payloads import evil_checkpoint
 
 from pixel_gan.checkpointing import (
     SafeCheckpointIO,
@@ -59,27 +59,6 @@ def test_a_save_replaces_the_file_whole_and_clears_leftovers_of_a_killed_save(tm
 
 
 # --- loading refuses code --------------------------------------------------------------------------
-class Payload:
-    """Unpickling this runs code: it writes the marker file."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (exec, (f"open({str(self.marker)!r}, 'w').write('ran')",))
-
-
-def evil_checkpoint(tmp_path: Path, legacy: bool = False) -> tuple[Path, Path]:
-    marker = tmp_path / "payload-ran"
-    path = tmp_path / ("legacy.ckpt" if legacy else "evil.ckpt")
-    checkpoint = {"global_step": 3, "state_dict": {"w": torch.ones(2)}, "extra": Payload(marker)}
-    if legacy:
-        path.write_bytes(pickle.dumps(checkpoint))
-    else:
-        torch.save(checkpoint, path)
-    return path, marker
-
-
 @pytest.mark.parametrize("legacy", [False, True], ids=["torch-zip", "plain-pickle"])
 def test_a_checkpoint_carrying_code_is_refused_and_its_payload_never_runs(tmp_path, legacy):
     path, marker = evil_checkpoint(tmp_path, legacy)

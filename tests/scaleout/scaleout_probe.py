@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import torch
 from safetensors.torch import save_file
 from torch import Tensor
 
