@@ -26,30 +26,10 @@ BAD = [case for case in FILE_CASES if not case.usable]
 SKIPPED_BY_LISTING = {"symlink-loop", "dangling-symlink", "folder-named-png"}  # not regular files: never listed
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors gain nothing from a second thread, and a busy machine makes two threads wait on each other."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
-def export_dir(tmp_path_factory, cache_dir, tiny_dir) -> Path:
+def export_dir(tmp_path_factory, tiny_export) -> Path:
     """A tiny translator (32 px, default edges) in the layout training writes."""
-    from pixel_gan.export import save_translator
-    from pixel_gan.models.backbone import load_backbone
-    from pixel_gan.models.generator import CycleGANTurbo, LoraSettings
-
-    torch.manual_seed(0)
-    generator = CycleGANTurbo.from_backbone(load_backbone(str(tiny_dir)), "a photo", "pixel art",
-                                            LoraSettings(unet_rank=8, unet_alpha=8))
-    meta = {"model": {"name": "tiny", "backbone": "tiny", "pretrained": None, "cache_dir": cache_dir,
-                      "lora": {"unet_rank": 8, "unet_alpha": 8}},
-            "prompts": ["a photo", "pixel art"], "resolution": 32, "edge_preset": {"name": "default"},
-            "loss": "combined", "experiment": "tiny", "step": 0}
-    return save_translator(tmp_path_factory.mktemp("run") / "translator", generator.trainable_state_dict(), meta)
+    return tiny_export(tmp_path_factory.mktemp("run"))
 
 
 @pytest.fixture(scope="module")

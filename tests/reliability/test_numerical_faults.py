@@ -12,15 +12,6 @@ from pixel_gan.config import ConfigError
 from pixel_gan.module import TrainingDivergedError
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors gain nothing from a second thread, and a busy machine makes two threads wait on each other."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def snapshot(module) -> dict[str, list[torch.Tensor]]:
     return {"g": [t.clone() for t in module.generator.trainable_state_dict().values()],
             "d": [p.detach().clone() for p in module.discriminators.parameters() if p.requires_grad]}
