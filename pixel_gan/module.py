@@ -7,9 +7,9 @@ One iteration reads like the DESIGN data flow:
                      loss = cycle + GAN + identity [+ palette] → backward → clip → one step
     discriminator    D_A, D_B on the generator's own fakes (detached) and the reals → one step
 
-``loss.split_backward`` (default) backpropagates the terms from a, then those from b, into the same
-gradients: identical to one backward on the sum, with 3 generator passes of activations alive
-instead of 6. ``loss.name=separate`` keeps the reference's three backward/step phases as baseline.
+``loss.split_backward`` (default) backpropagates the summed loss in four parts (the translation
+terms from a, the identity term of a, then the same from b) into the same gradients: identical to
+one backward on the sum, with at most 2 generator passes of activations alive instead of 6. ``loss.name=separate`` keeps the reference's three backward/step phases as baseline.
 """
 
 from __future__ import annotations
@@ -46,6 +46,14 @@ def _plain(cfg: Any) -> dict:
     return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg or {})
 
 
+def cast_frozen_(*modules: nn.Module, dtype: torch.dtype) -> None:
+    """Hold the frozen (requires_grad=False) parameters of ``modules`` in ``dtype``; trainable ones keep theirs."""
+    for module in modules:
+        for p in module.parameters():
+            if not p.requires_grad:
+                p.data = p.data.to(dtype)
+
+
 def to_unit(x: Tensor) -> Tensor:
     """[-1, 1] → [0, 1]."""
     return (x.float() + 1) / 2
@@ -70,6 +78,10 @@ class PixelGANModule(L.LightningModule):
         self.generator = CycleGANTurbo.from_backbone(backbone, prompts[0], prompts[1], LoraSettings(**model.get("lora", {})))
         del backbone  # the text encoder was only needed for the two caption embeddings
         self.generator.set_grad_checkpointing(bool(model.get("grad_ckpt", False)))
+        if model.get("channels_last"):
+            self.generator.to(memory_format=torch.channels_last)
+        if model.get("compile"):
+            self.generator.unet.compile()  # in place: parameter names and checkpoints are unchanged
         self.discriminators = nn.ModuleDict(self._build_discriminators(model, resolution))
         self.lpips = PerceptualLoss(loss.get("lpips_net", "vgg"), loss.get("lpips_backbone_weights"),
                                     random_backbone=model["backbone"] == "tiny")
@@ -88,6 +100,17 @@ class PixelGANModule(L.LightningModule):
 
             kwargs["clip_tower"] = load_clip_tower(model.get("clip_pretrained"))  # one frozen tower, shared
         return {domain: build_discriminator(kind, resolution, **kwargs) for domain in ("a", "b")}
+
+    def on_fit_start(self) -> None:
+        """Frozen bases (UNet, VAE base, LPIPS net, CLIP tower) in ``model.frozen_dtype`` for bf16 on GPU.
+
+        Trainable adapters stay fp32 (their optimizer steps need the precision); autocast runs the
+        frozen matmuls in bf16 either way, so holding the frozen weights in bf16 halves their memory.
+        """
+        name = self.model_cfg.get("frozen_dtype")
+        if name and self.device.type == "cuda" and "bf16" in str(self.trainer.precision):
+            dtype = getattr(torch, {"bf16": "bfloat16", "fp16": "float16"}.get(name, name))
+            cast_frozen_(self.generator, self.discriminators, self.lpips, dtype=dtype)
 
     # --- optimizers ----------------------------------------------------------------------
     def configure_optimizers(self):
@@ -109,24 +132,33 @@ class PixelGANModule(L.LightningModule):
             loss = loss + lpips_weight * self.lpips(out, target).mean()
         return loss
 
-    def _terms_from(self, x: Tensor, domain: str, real_other: Tensor) -> tuple[dict[str, Tensor], Tensor]:
-        """All generator terms that start from image x of ``domain`` (3 generator passes).
+    def _translation_terms(self, x: Tensor, domain: str, real_other: Tensor) -> tuple[dict[str, Tensor], Tensor]:
+        """Cycle, GAN [and palette] terms from image x of ``domain`` (2 generator passes).
 
         Returns the weighted terms and the translation into the other domain (for the D step).
         """
         c, other = self.loss_cfg, OTHER[domain]
         fake = self.generator(x, f"{domain}2{other}")
         rec = self.generator(fake, f"{other}2{domain}")
-        idt = self.generator(x, f"{other}2{domain}")  # the generator into x's own domain should keep x
         terms = {
             "cycle": c["lambda_cycle"] * self._reconstruction(rec, x, c["lambda_cycle_lpips"]),
             "gan": c["lambda_gan"] * generator_adversarial_loss(self.discriminators[other](fake)),
-            "idt": c["lambda_idt"] * self._reconstruction(idt, x, c["lambda_idt_lpips"]),
         }
         if other == "b" and c.get("lambda_palette", 0):
             terms["palette"] = c["lambda_palette"] * palette_loss(
                 to_unit(fake), to_unit(real_other), c.get("palette_bins", 16), c.get("palette_sigma"))
         return terms, fake
+
+    def _identity_terms(self, x: Tensor, domain: str) -> dict[str, Tensor]:
+        """The identity term (1 generator pass): the generator into x's own domain should keep x."""
+        c = self.loss_cfg
+        idt = self.generator(x, f"{OTHER[domain]}2{domain}")
+        return {"idt": c["lambda_idt"] * self._reconstruction(idt, x, c["lambda_idt_lpips"])}
+
+    def _terms_from(self, x: Tensor, domain: str, real_other: Tensor) -> tuple[dict[str, Tensor], Tensor]:
+        """All generator terms that start from image x of ``domain`` (3 generator passes)."""
+        terms, fake = self._translation_terms(x, domain, real_other)
+        return {**terms, **self._identity_terms(x, domain)}, fake
 
     def _optimizer_step(self, opt, losses: list[Tensor], counts: bool = False) -> bool:
         """Backward each loss into the shared gradients, clip, step; skip the step if any is non-finite."""
@@ -203,28 +235,50 @@ class PixelGANModule(L.LightningModule):
         """Update G on the summed loss; returns the logged terms and the fakes (fake_a, fake_b)."""
         if self.loss_cfg["name"] == "separate":
             return self._generator_step_separate(a, b, opt_g)
-        terms_a, fake_b = self._terms_from(a, "a", b)
         if self.loss_cfg.get("split_backward", True):
-            loss_a = sum(terms_a.values())
-            # Backward the a-branch before building the b-branch: its activations are freed first.
-            opt_g.zero_grad(set_to_none=True)
-            finite = bool(torch.isfinite(loss_a.detach()))
-            if finite:
-                with self._local_backward():  # gradients are all-reduced once, in the b-branch backward
-                    self.manual_backward(loss_a)
-            terms_b, fake_a = self._terms_from(b, "b", a)
-            loss_b = sum(terms_b.values())
-            if self._finite_on_all_ranks(loss_a, loss_b):
-                self.manual_backward(loss_b)
+            return self._generator_step_split(a, b, opt_g)
+        terms_a, fake_b = self._terms_from(a, "a", b)
+        terms_b, fake_a = self._terms_from(b, "b", a)
+        self._optimizer_step(opt_g, [sum(terms_a.values()) + sum(terms_b.values())], counts=True)
+        logs = {k: terms_a.get(k, 0) + terms_b.get(k, 0) for k in {*terms_a, *terms_b}}
+        return logs, {"a": fake_a.detach(), "b": fake_b.detach()}
+
+    def _generator_step_split(self, a: Tensor, b: Tensor, opt_g) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+        """The summed-loss update with its backward split into four parts that share no activations.
+
+        In forward order (so the random draws equal the single backward's): fake_b + rec_a (cycle,
+        GAN, palette), idt_a, fake_a + rec_b, idt_b. Each part is backpropagated as soon as it is
+        built, into the same gradients, so at most 2 generator passes of activations are alive; the
+        sum of the parts' gradients is the gradient of the sum. One optimizer step at the end.
+        """
+        opt_g.zero_grad(set_to_none=True)
+        parts = (lambda: self._translation_terms(a, "a", b), lambda: (self._identity_terms(a, "a"), None),
+                 lambda: self._translation_terms(b, "b", a), lambda: (self._identity_terms(b, "b"), None))
+        logs: dict[str, Tensor] = {}
+        fakes: list[Tensor] = []
+        losses: list[Tensor] = []
+        finite = True
+        for index, build in enumerate(parts):
+            terms, fake = build()
+            if fake is not None:
+                fakes.append(fake.detach())
+            for key, value in terms.items():
+                logs[key] = logs[key] + value.detach() if key in logs else value.detach()
+            loss = sum(terms.values())
+            losses.append(loss)
+            if index < len(parts) - 1:
+                finite = finite and bool(torch.isfinite(loss.detach()))
+                if finite:
+                    with self._local_backward():  # the gradients are all-reduced once, in the last backward
+                        self.manual_backward(loss)
+            elif self._finite_on_all_ranks(*losses):
+                self.manual_backward(loss)
                 self._clip_and_step(opt_g, counts=True)
             else:
                 opt_g.zero_grad(set_to_none=True)
                 self._record_skip()
-        else:
-            terms_b, fake_a = self._terms_from(b, "b", a)
-            self._optimizer_step(opt_g, [sum(terms_a.values()) + sum(terms_b.values())], counts=True)
-        logs = {k: terms_a.get(k, 0) + terms_b.get(k, 0) for k in {*terms_a, *terms_b}}
-        return logs, {"a": fake_a.detach(), "b": fake_b.detach()}
+        fake_b, fake_a = fakes
+        return logs, {"a": fake_a, "b": fake_b}
 
     def _generator_step_separate(self, a: Tensor, b: Tensor, opt_g) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
         """The reference schedule: cycle → step, GAN → step, identity → step (8 generator passes)."""
