@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
-DEMO_RUN = $(shell ls -td outputs/demo/*/ 2>/dev/null | head -1)
 
 .PHONY: install demo test bench tensorboard app clean
 
@@ -19,8 +18,8 @@ $(STAMP): pyproject.toml
 ## Train the demo experiment (tiny backbone, procedural data, CPU) and evaluate it.
 demo: install
 	$(BIN)/python train.py experiment=demo
-	run=$$(ls -td outputs/demo/*/ | head -1) && $(BIN)/python evaluate.py runs="$$run" out_dir="$${run}report"
-	@echo "demo run: $(DEMO_RUN)  (make tensorboard to watch it)"
+	@run=$$(ls -td outputs/demo/*/ | head -1) && set -x && $(BIN)/python evaluate.py runs="$$run" out_dir="$${run}report" \
+	  && echo "demo run: $$run  (make tensorboard to watch it)"
 
 test: install
 	$(BIN)/python -m pytest -q

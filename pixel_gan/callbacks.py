@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.callbacks import Callback, RichProgressBar
 from lightning.pytorch.utilities import rank_zero_only
 
 METRICS_FILE = "metrics.jsonl"
@@ -78,3 +78,25 @@ def read_metrics_jsonl(path: str | Path) -> list[dict[str, Any]]:
         if isinstance(row, dict) and "step" in row:
             rows.append(row)
     return rows
+
+
+class StepProgressBar(RichProgressBar):
+    """Rich progress bar that counts optimizer steps against ``trainer.max_steps``.
+
+    Runs here are sized in steps (``max_epochs=-1``), where Lightning's own label reads "Epoch 6/-2".
+    """
+
+    def _get_train_description(self, current_epoch: int) -> str:
+        trainer = self.trainer
+        label = f"Epoch {current_epoch}"
+        if trainer.max_steps and trainer.max_steps > 0:
+            label += f" · step {trainer.global_step}/{trainer.max_steps}"
+        elif trainer.max_epochs is not None and trainer.max_epochs > 0:
+            label += f"/{trainer.max_epochs - 1}"
+        return f"{label:{len(self.validation_description)}}"
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args: Any, **kwargs: Any) -> None:
+        super().on_train_batch_end(trainer, *args, **kwargs)
+        if self.progress is not None and self.train_progress_bar_id is not None:
+            self.progress.update(self.train_progress_bar_id,
+                                 description=self._get_train_description(trainer.current_epoch))

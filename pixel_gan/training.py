@@ -14,6 +14,7 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
+from pixel_gan.callbacks import StepProgressBar
 from pixel_gan.checkpointing import PreemptionCheckpoint, RngStateCheckpoint, SafeCheckpointIO, check_checkpoint_file
 from pixel_gan.config import ConfigError, validate_config
 from pixel_gan.export import save_translator
@@ -182,6 +183,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     loggers = [hydra.utils.instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
     preemption = PreemptionCheckpoint()
     callbacks += [RngStateCheckpoint(), preemption]
+    if cfg.trainer.get("enable_progress_bar", True):
+        callbacks.append(StepProgressBar())
     requeue_if_signalled = hold_submitit_signal(preemption)
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers,
                                                  plugins=[SafeCheckpointIO()])
