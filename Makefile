@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 ## Train the demo experiment (tiny backbone, procedural data, CPU) and evaluate it.
 demo: install
 	$(BIN)/python train.py experiment=demo
-	@run=$$(ls -td outputs/demo/*/ | head -1) && set -x && $(BIN)/python evaluate.py runs="$$run" out_dir="$${run}report" \
+	run=$$(ls -td outputs/demo/*/ | head -1) && $(BIN)/python evaluate.py runs="$$run" out_dir="$${run}report" \
 	  && echo "demo run: $$run  (make tensorboard to watch it)"
 
 test: install

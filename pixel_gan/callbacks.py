@@ -89,7 +89,7 @@ class StepProgressBar(RichProgressBar):
     def _get_train_description(self, current_epoch: int) -> str:
         trainer = self.trainer
         label = f"Epoch {current_epoch}"
-        if trainer.max_steps and trainer.max_steps > 0:
+        if trainer.max_steps > 0:
             label += f" · step {trainer.global_step}/{trainer.max_steps}"
         elif trainer.max_epochs is not None and trainer.max_epochs > 0:
             label += f"/{trainer.max_epochs - 1}"
