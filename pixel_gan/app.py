@@ -305,12 +305,8 @@ class PixelApp:
                 palette: Any = "none", palette_file: Any = None, dither: Any = False, upscale: Any = "8",
                 direction: Any = A2B, request: Any = None) -> tuple[list, list[str], str]:
         """Input + settings → (gallery items, download paths, status line)."""
-        from pixel_gan.translate import (
-            load_image,
-            quantize_native,
-            save_png_atomic,
-            upscaled,
-        )
+        from pixel_gan.safe_io import png_writer, write_files
+        from pixel_gan.translate import load_image, quantize_native, upscaled
 
         entries = self._entries(labels)
         settings = self._settings(resolution, edge_preset, palette, palette_file, dither, upscale, direction)
@@ -334,14 +330,15 @@ class PixelApp:
             except Exception as error:  # noqa: BLE001 - shown to the user as one line
                 raise _error(f"{entry.label}: {type(error).__name__}: {error}") from None
             name = f"{stem}_{_slug(entry.meta.get('experiment', 'translator'), 24)}_{len(files)}"
-            native_path = out_dir / f"{name}.png"
-            save_png_atomic(final, native_path)
-            files.append(str(native_path))
-            shown = native_path
+            results = [(out_dir / f"{name}.png", final)]
             if settings.upscale > 1:
-                shown = out_dir / f"{name}_x{settings.upscale}.png"
-                save_png_atomic(upscaled(final, settings.upscale), shown)
-                files.append(str(shown))
+                try:
+                    results.append((out_dir / f"{name}_x{settings.upscale}.png", upscaled(final, settings.upscale)))
+                except ValueError as error:
+                    raise _error(f"{entry.label}: {error}") from None
+            write_files([(path, png_writer(image)) for path, image in results], inputs=[source])
+            files.extend(str(path) for path, _ in results)
+            shown = results[-1][0]
             gallery.append((str(shown), f"{entry.label} · {final.width}×{final.height}"))
             notes.append(f"{entry.meta.get('experiment', 'translator')}: {time.perf_counter() - start:.1f} s")
         return gallery, files, "Done — " + ", ".join(notes)

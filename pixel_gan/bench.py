@@ -626,12 +626,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # Import the heavy libraries once here: forked children start with them loaded.
     import pixel_gan.module  # noqa: F401
+    from pixel_gan.safe_io import write_text
 
     result = run(args, argv)
     if args.write:
         path = Path(args.write)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(markdown_report(result), encoding="utf-8")
+        write_text(path, markdown_report(result))
     if args.json:
         print(json.dumps(result, default=str))
     else:

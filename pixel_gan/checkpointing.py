@@ -14,12 +14,11 @@
 from __future__ import annotations
 
 import logging
-import os
 import random
 import signal
-import tempfile
 import threading
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
 from pixel_gan.config import ConfigError
+from pixel_gan.safe_io import remove_stale_temporaries, write_file
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +44,17 @@ class UnsafeCheckpointError(ConfigError):
 
 # --- safe, atomic file IO --------------------------------------------------------------------
 def check_checkpoint_file(path: _PATH) -> None:
-    """Refuse, before anything is unpickled or built, a file that is not a safe torch checkpoint.
+    """Refuse, before anything is unpickled or built, a file that is not an intact, safe torch checkpoint.
 
-    Reads only the pickle stream of the zip archive (no tensor data), so it is cheap even for
-    large files. Names the globals that ``weights_only=True`` would have to import.
+    Every member of the zip archive is read once to check its CRC (flipped bytes, a partial copy),
+    then only the pickle stream is parsed for the globals that ``weights_only=True`` would have to
+    import.
     """
     path = Path(path)
     if not zipfile.is_zipfile(path):
         raise UnsafeCheckpointError(f"ckpt_path={str(path)!r} is not a torch checkpoint (not a zip archive: "
                                     "truncated, corrupt or a legacy pickle); refusing to load it")
+    _check_crc(path)
     try:
         unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
     except Exception as err:  # noqa: BLE001 - any parse failure means the file cannot be trusted
@@ -63,56 +65,42 @@ def check_checkpoint_file(path: _PATH) -> None:
                                     f"containers ({', '.join(sorted(unsafe)[:5])}); refusing to load it")
 
 
-def atomic_torch_save(obj: Any, path: _PATH) -> None:
-    """``torch.save`` to a temporary file next to ``path``, fsync, then rename over ``path``.
+def _check_crc(path: Path) -> None:
+    """Every zip member's data against its stored CRC-32 (torch writes them for every tensor)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as err:
+        bad = f"({type(err).__name__}: {err})"
+    if bad is not None:
+        raise UnsafeCheckpointError(f"ckpt_path={str(path)!r} is corrupt: {bad} fails its CRC check (flipped "
+                                    "bytes or an incomplete copy); refusing to load it")
 
-    On any failure the temporary file is removed and ``path`` keeps its previous content.
-    """
+
+LIGHTNING_KEYS = ("state_dict", "optimizer_states", "global_step", "pytorch-lightning_version")
+
+
+def check_lightning_checkpoint(path: _PATH) -> None:
+    """:func:`check_checkpoint_file`, then the keys a Lightning training checkpoint holds (memory-mapped, no copy)."""
+    check_checkpoint_file(path)
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as err:  # noqa: BLE001 - the file passed the safety checks but cannot be read
+        raise UnsafeCheckpointError(f"ckpt_path={str(path)!r} cannot be loaded: {type(err).__name__}: "
+                                    f"{str(err).splitlines()[0] if str(err) else ''}") from err
+    missing = [k for k in LIGHTNING_KEYS if not isinstance(checkpoint, dict) or k not in checkpoint]
+    if missing:
+        raise UnsafeCheckpointError(f"ckpt_path={str(path)!r} is not a Lightning training checkpoint (no "
+                                    f"{', '.join(missing)}); resume from a run's checkpoints/last.ckpt")
+
+
+def atomic_torch_save(obj: Any, path: _PATH) -> None:
+    """``torch.save`` through :func:`pixel_gan.safe_io.write_file`: ``path`` keeps its previous content
+    on any failure. Temporary files of an earlier killed save are removed afterwards."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a checkpoint gets the usual mode
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-    _remove_stale_temporaries(path)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _remove_stale_temporaries(path: Path) -> None:
-    """Temporary files of ``path`` left by a process killed while saving (SIGKILL, power loss)."""
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):
-        try:
-            stale.unlink()
-        except OSError:
-            pass
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Persist the rename itself (POSIX); a no-op where directories cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    write_file(path, lambda handle: torch.save(obj, handle))
+    remove_stale_temporaries(path)
 
 
 class SafeCheckpointIO(TorchCheckpointIO):

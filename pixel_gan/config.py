@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from pixel_gan.data.edges import PRESETS, resolve_preset
+from pixel_gan.data.images import IMAGE_EXTENSIONS
 
 LOSS_NAMES = ("separate", "combined", "palette")
 BACKBONES = ("pretrained", "tiny", "random")
 DISCRIMINATORS = ("patchgan", "clip")
 DATA_FOLDERS = ("train_A", "train_B", "test_A", "test_B")
+# diffusers' schedules that need only the warm-up and total steps (piecewise_constant needs its rules)
+SCHEDULERS_WITHOUT_EXTRA_ARGS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant",
+                                 "constant_with_warmup")
 
 
 class ConfigError(ValueError):
@@ -28,15 +33,28 @@ def _get(cfg: DictConfig, key: str) -> Any:
 
 
 def _number(cfg: DictConfig, key: str, *, integer: bool = False, minimum: float | None = None,
-            allow_none: bool = False) -> Any:
+            above: float | None = None, below: float | None = None, allow_none: bool = False) -> Any:
+    """A finite number (``integer``: an int) with ``minimum <= value``, ``above < value``, ``value < below``."""
     value = _get(cfg, key)
     if value is None and allow_none:
         return None
+    return check_number(key, value, integer=integer, minimum=minimum, above=above, below=below)
+
+
+def check_number(key: str, value: Any, *, integer: bool = False, minimum: float | None = None,
+                 above: float | None = None, below: float | None = None) -> Any:
+    """``value`` of config key ``key`` if it is a finite number in range, else a ConfigError naming the key."""
     kind = int if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kind):
         raise ConfigError(f"{key} must be {'an integer' if integer else 'a number'}, got {value!r} ({type(value).__name__})")
+    if not math.isfinite(value):
+        raise ConfigError(f"{key} must be a finite number, got {value}")
     if minimum is not None and value < minimum:
         raise ConfigError(f"{key} must be >= {minimum}, got {value}")
+    if above is not None and value <= above:
+        raise ConfigError(f"{key} must be > {above}, got {value}")
+    if below is not None and value >= below:
+        raise ConfigError(f"{key} must be < {below}, got {value}")
     return value
 
 
@@ -63,7 +81,7 @@ def validate_config(cfg: DictConfig) -> None:
         raise ConfigError(f"edge_preset: {err}") from err
 
     name = _choice(cfg, "loss.name", LOSS_NAMES)
-    for key in ("lambda_cycle", "lambda_cycle_lpips", "lambda_gan", "lambda_idt", "lambda_idt_lpips", "lambda_palette"):
+    for key in sorted(k for k in _get(cfg, "loss") if str(k).startswith("lambda_")):
         _number(cfg, f"loss.{key}", minimum=0)
     lam_pal = _get(cfg, "loss.lambda_palette")
     if name != "palette" and lam_pal:
@@ -79,16 +97,16 @@ def validate_config(cfg: DictConfig) -> None:
     if backbone == "pretrained":
         _check_local_weights(str(_get(cfg, "model.pretrained")))
     _choice(cfg, "model.discriminator", DISCRIMINATORS)
-    for key in ("unet_rank", "unet_alpha", "vae_rank", "vae_alpha"):
-        _number(cfg, f"model.lora.{key}", integer=True, minimum=1)
-
-    _number(cfg, "optim.lr", minimum=0)
-    _number(cfg, "optim.max_grad_norm", minimum=0)
+    _check_lora(cfg)
+    _check_optim(cfg)
     _number(cfg, "data.batch_size", integer=True, minimum=1)
     _number(cfg, "data.num_workers", integer=True, minimum=0)
     _number(cfg, "seed", integer=True, minimum=0)
-    _number(cfg, "max_consecutive_skips", integer=True, minimum=0)
+    _number(cfg, "max_consecutive_skips", integer=True, minimum=1)
+    _number(cfg, "cpu_threads", integer=True, minimum=1, allow_none=True)
     _number(cfg, "trainer.max_steps", integer=True, minimum=1)
+    _number(cfg, "trainer.val_check_interval", above=0)
+    _number(cfg, "trainer.log_every_n_steps", integer=True, minimum=1)
 
     precision = str(_get(cfg, "trainer.precision"))
     if precision in ("16", "16-mixed", "fp16"):
@@ -96,6 +114,36 @@ def validate_config(cfg: DictConfig) -> None:
                           "use bf16-mixed on GPU or 32-true")
     _check_accelerator(cfg)
     _check_data_root(cfg)
+
+
+def _check_lora(cfg: DictConfig) -> None:
+    from pixel_gan.models.generator import lora_settings
+
+    values = _get(cfg, "model.lora")
+    try:
+        lora_settings(OmegaConf.to_container(values, resolve=True) if isinstance(values, DictConfig) else values,
+                      "model.lora")
+    except (ValueError, TypeError) as err:
+        raise ConfigError(str(err)) from None
+
+
+def _check_optim(cfg: DictConfig) -> None:
+    """Every optimizer number finite and in the range AdamW and the schedule accept."""
+    from diffusers.optimization import SchedulerType
+
+    _number(cfg, "optim.lr", above=0)
+    _number(cfg, "optim.lr_disc", above=0, allow_none=True)
+    _number(cfg, "optim.max_grad_norm", above=0)
+    _number(cfg, "optim.weight_decay", minimum=0)
+    _number(cfg, "optim.eps", above=0)
+    _number(cfg, "optim.warmup_steps", integer=True, minimum=0)
+    betas = _get(cfg, "optim.betas")
+    if not isinstance(betas, ListConfig | list | tuple) or len(betas) != 2:
+        raise ConfigError(f"optim.betas must be two numbers in [0, 1), got {betas!r}")
+    for i, beta in enumerate(betas):
+        check_number(f"optim.betas[{i}]", beta, minimum=0, below=1)
+    names = tuple(t.value for t in SchedulerType if t.value in SCHEDULERS_WITHOUT_EXTRA_ARGS)
+    _choice(cfg, "optim.scheduler", names)
 
 
 def _check_local_weights(source: str) -> None:
@@ -117,11 +165,18 @@ def _check_accelerator(cfg: DictConfig) -> None:
 
 
 def _check_data_root(cfg: DictConfig) -> None:
-    if _get(cfg, "data.generate_demo"):
-        return
+    """Demo data goes only into a folder pixel-gan owns; any other root must be a complete dataset.
+
+    A dataset folder is never written to, so a missing or incomplete one is an error naming it
+    (not a folder to fill with generated images).
+    """
+    from pixel_gan.data.demo_cache import owns_demo_root
+
     root = _get(cfg, "data.root")
     if not root:
         raise ConfigError("data.root must point at a folder with train_A/ train_B/ test_A/ test_B/")
+    if _get(cfg, "data.generate_demo") and owns_demo_root(str(root), _get(cfg, "paths.cache_dir")):
+        return
     path = Path(str(root)).expanduser()
     if not path.is_dir():
         raise ConfigError(f"data.root={root!r} does not exist; expected a folder with {', '.join(DATA_FOLDERS)}")
@@ -129,6 +184,15 @@ def _check_data_root(cfg: DictConfig) -> None:
     if missing:
         raise ConfigError(f"data.root={root!r} lacks {', '.join(missing)}; expected {', '.join(DATA_FOLDERS)} "
                           "(A = photos, B = pixel art)")
+    empty = [d for d in DATA_FOLDERS if not _holds_images(path / d)]
+    if empty:
+        raise ConfigError(f"data.root={root!r}: {', '.join(empty)} holds no images ({' '.join(IMAGE_EXTENSIONS)}); "
+                          f"every one of {', '.join(DATA_FOLDERS)} needs some. pixel-gan never writes into a dataset")
+
+
+def _holds_images(folder: Path) -> bool:
+    return any(not e.name.startswith(".") and e.suffix.lower() in IMAGE_EXTENSIONS and e.is_file()
+               for e in folder.iterdir())
 
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"

@@ -1,49 +1,53 @@
 """The exported translator: ``model.safetensors`` (only trained tensors) + ``translator.yaml``.
 
 A few MB for the tiny model and tens of MB at full size, instead of whole VAEs: the frozen base is
-named in the yaml and loaded from its hub id or directory.
+named in the yaml and loaded from its hub id or directory. Both files are checked when read: a
+translator with non-finite weights or an impossible ``translator.yaml`` is refused with one line
+naming the file and the key, never turned into black or 1×1 images.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as safetensors_bytes
 from torch import Tensor
+
+from pixel_gan.safe_io import write_bytes, write_text
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "translator.yaml"
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename: never a half-written file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+def non_finite_keys(state: Mapping[str, Tensor]) -> list[str]:
+    """Names of the tensors holding a NaN or an infinity."""
+    return [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
 
 
 def save_translator(out_dir: str | Path, state: dict[str, Tensor], meta: dict[str, Any]) -> Path:
-    """Write the two export files; ``meta`` must name the base (``model.backbone``/``model.pretrained``)."""
+    """Write the two export files; ``meta`` must name the base (``model.backbone``/``model.pretrained``).
+
+    Non-finite weights are refused: an export is what users run, it must never hold NaN/inf.
+    """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().float().contiguous().cpu() for k, v in state.items()}
-    _atomic_write(out / WEIGHTS_NAME, lambda p: save_file(tensors, p, metadata={"format": "pt", "producer": "pixel-gan"}))
-    _atomic_write(out / CONFIG_NAME, lambda p: Path(p).write_text(yaml.safe_dump(meta, sort_keys=False)))
+    bad = non_finite_keys(tensors)
+    if bad:
+        raise ValueError(f"refusing to export {out / WEIGHTS_NAME}: {len(bad)} tensors hold NaN/inf, e.g. {bad[0]}")
+    out.mkdir(parents=True, exist_ok=True)
+    write_bytes(out / WEIGHTS_NAME, safetensors_bytes(tensors, metadata={"format": "pt", "producer": "pixel-gan"}))
+    write_text(out / CONFIG_NAME, yaml.safe_dump(meta, sort_keys=False))
     return out
 
 
 def load_translator_files(export_dir: str | Path) -> tuple[dict[str, Tensor], dict[str, Any]]:
-    """Read an export folder; a missing file gives an error naming what a translator folder holds."""
+    """Read and check an export folder; every problem is a ValueError naming the file (and key)."""
     d = Path(export_dir).expanduser()
     missing = [n for n in (WEIGHTS_NAME, CONFIG_NAME) if not (d / n).is_file()]
     if missing:
@@ -53,14 +57,38 @@ def load_translator_files(export_dir: str | Path) -> tuple[dict[str, Tensor], di
         meta = yaml.safe_load((d / CONFIG_NAME).read_text()) or {}
     except yaml.YAMLError as err:
         raise ValueError(f"{d / CONFIG_NAME} is not a plain translator config: {_first_line(err)}") from None
-    if not isinstance(meta, dict) or "model" not in meta:
+    if not isinstance(meta, dict) or not isinstance(meta.get("model"), dict):
         raise ValueError(f"{d / CONFIG_NAME} is not a translator config (no 'model' section)")
+    check_translator_meta(meta, d / CONFIG_NAME)
     try:  # safetensors holds tensors only; a pickle (or anything else) under this name is refused
         state = load_file(str(d / WEIGHTS_NAME))
     except SafetensorError as err:
         raise ValueError(f"{d / WEIGHTS_NAME} is not a safetensors file ({_first_line(err)}); "
                          "translator weights are read from safetensors only") from None
+    bad = non_finite_keys(state)
+    if bad:
+        raise ValueError(f"{d / WEIGHTS_NAME}: {len(bad)} tensors hold NaN/inf, e.g. {bad[0]}; "
+                         "the translator is broken (re-export it from a good checkpoint)")
     return state, meta
+
+
+def check_translator_meta(meta: Mapping[str, Any], path: Path) -> None:
+    """The fields the translator uses: a resolution that makes images, known LoRA settings, two captions."""
+    from pixel_gan.models.generator import lora_settings
+
+    resolution = meta.get("resolution", 256)
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 8 or resolution % 8:
+        raise ValueError(f"{path}: resolution must be a positive multiple of 8, got {resolution!r}")
+    lora = meta["model"].get("lora") or {}
+    if not isinstance(lora, dict):
+        raise ValueError(f"{path}: model.lora must be a mapping of LoRA settings, got {lora!r}")
+    try:
+        lora_settings(lora, "model.lora")
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
+    prompts = meta.get("prompts", ["a photo", "pixel art"])
+    if not (isinstance(prompts, list) and len(prompts) == 2 and all(isinstance(p, str) and p.strip() for p in prompts)):
+        raise ValueError(f"{path}: prompts must be two non-empty captions [domain A, domain B], got {prompts!r}")
 
 
 def _first_line(err: Exception) -> str:

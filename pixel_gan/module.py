@@ -42,6 +42,51 @@ class TrainingDivergedError(FloatingPointError, ConfigError):
     """The loss stayed non-finite for ``max_consecutive_skips`` iterations: a config (lr) or data problem."""
 
 
+class CheckpointMismatchError(ConfigError):
+    """A checkpoint whose trained tensors do not fit this model config (another LoRA rank or discriminator)."""
+
+
+class StepRollback:
+    """What one optimizer step changes (its parameters and its state), kept so that the step can be undone.
+
+    A step can turn finite weights non-finite (a huge learning rate, an overflow in the moments)
+    even when the loss and gradients were finite; such weights must never reach a checkpoint or
+    an export. Only the optimizer's own (trainable) tensors are copied, with one foreach copy into
+    buffers that are reused from step to step.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer) -> None:
+        self.optimizer = optimizer
+        self._saved: list[Tensor] = []
+        self._buffers: list[Tensor] = []
+        self._without_state: list[Tensor] = []
+
+    def _params(self) -> list[Tensor]:
+        return [p for group in self.optimizer.param_groups for p in group["params"]]
+
+    def save(self) -> None:
+        params, state = self._params(), self.optimizer.state
+        tensors = params + [t for p in params for t in state.get(p, {}).values() if isinstance(t, Tensor)]
+        if [(t.shape, t.dtype, t.device) for t in tensors] != [(b.shape, b.dtype, b.device) for b in self._buffers]:
+            self._buffers = [torch.empty_like(t) for t in tensors]
+        with torch.no_grad():
+            torch._foreach_copy_(self._buffers, tensors)
+        self._saved = tensors
+        self._without_state = [p for p in params if not state.get(p)]
+
+    def max_abs_weights(self) -> Tensor:
+        """The largest |weight| of each parameter: non-finite exactly when a weight is NaN or infinite."""
+        with torch.no_grad():
+            return torch.stack([n.float() for n in torch._foreach_norm(self._params(), float("inf"))])
+
+    def restore(self) -> None:
+        """Parameters and optimizer state as they were at :meth:`save`."""
+        with torch.no_grad():
+            torch._foreach_copy_(self._saved, self._buffers)
+        for p in self._without_state:  # the state this step created did not exist before it
+            self.optimizer.state.pop(p, None)
+
+
 def _plain(cfg: Any) -> dict:
     return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg or {})
 
@@ -89,6 +134,7 @@ class PixelGANModule(L.LightningModule):
         self.skipped_steps = 0  # optimizer steps skipped for a non-finite loss
         self.consecutive_skips = 0  # iterations in a row with a skipped optimizer step
         self._iteration_skipped = False
+        self._rollbacks: dict[int, StepRollback] = {}
         self._val_outputs: list[dict[str, Tensor]] = []
 
     @staticmethod
@@ -201,7 +247,7 @@ class PixelGANModule(L.LightningModule):
                 yield
 
     def _clip_and_step(self, opt, counts: bool) -> None:
-        """Clip to ``optim.max_grad_norm`` and step.
+        """Clip to ``optim.max_grad_norm``, step, and undo the step if it left a non-finite weight.
 
         Lightning counts every ``LightningOptimizer.step`` as a global step; exactly one step per
         iteration (the generator's) is counted so that ``trainer.max_steps``, checkpoint and
@@ -209,7 +255,12 @@ class PixelGANModule(L.LightningModule):
         directly (equivalent for 32-true and bf16-mixed, which need no gradient scaler).
         """
         self.clip_gradients(opt, gradient_clip_val=self.optim_cfg.get("max_grad_norm", 10.0), gradient_clip_algorithm="norm")
+        rollback = self._rollbacks.setdefault(id(opt.optimizer), StepRollback(opt.optimizer))
+        rollback.save()
         (opt if counts else opt.optimizer).step()
+        if not self._finite_on_all_ranks(rollback.max_abs_weights()):
+            rollback.restore()  # the step made a weight NaN/inf: undo it and count it as skipped
+            self._record_skip()
 
     def _record_skip(self) -> None:
         self.skipped_steps += 1
@@ -406,8 +457,16 @@ class PixelGANModule(L.LightningModule):
         expected = set(self.state_dict()) - self._frozen_keys(self.state_dict())
         missing = sorted(expected - set(state))
         if missing:
-            raise KeyError(f"checkpoint does not match this model config: {len(missing)} trained tensors missing, "
-                           f"e.g. {missing[:3]} (check model.lora / model.discriminator)")
+            raise CheckpointMismatchError(
+                f"checkpoint does not match this model config: {len(missing)} trained tensors missing, "
+                f"e.g. {missing[:3]} (check model.lora / model.discriminator)")
+        own = self.state_dict()
+        wrong = sorted(k for k in expected & set(state) if tuple(state[k].shape) != tuple(own[k].shape))
+        if wrong:
+            raise CheckpointMismatchError(
+                f"checkpoint does not match this model config: {len(wrong)} trained tensors have other shapes, e.g. "
+                f"{wrong[0]} is {tuple(state[wrong[0]].shape)} there and {tuple(own[wrong[0]].shape)} here "
+                "(check model.lora ranks / model.discriminator)")
         counters = checkpoint.get("pixel_gan", {})
         self.skipped_steps = counters.get("skipped_steps", 0)
         self.consecutive_skips = counters.get("consecutive_skips", 0)

@@ -146,9 +146,9 @@ def _load_gpl(path: Path) -> np.ndarray:
 
 def _load_swatch(path: Path, alpha_threshold: int = 128) -> np.ndarray:
     """Image swatch: the unique opaque colours in first-seen (row-major) order."""
-    from PIL import Image
+    from pixel_gan.data.images import open_checked
 
-    with Image.open(path) as im:
+    with open_checked(path) as im:  # the pixel limit is checked from the header, before decoding
         rgba = np.asarray(im.convert("RGBA"))
     pixels = rgba[..., :3][rgba[..., 3] >= alpha_threshold]
     _, first = np.unique(pixels, axis=0, return_index=True)

@@ -10,16 +10,23 @@ from typing import Any
 
 import hydra
 import lightning as L
+import torch
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from pixel_gan.callbacks import StepProgressBar
-from pixel_gan.checkpointing import PreemptionCheckpoint, RngStateCheckpoint, SafeCheckpointIO, check_checkpoint_file
+from pixel_gan.checkpointing import (
+    PreemptionCheckpoint,
+    RngStateCheckpoint,
+    SafeCheckpointIO,
+    check_lightning_checkpoint,
+)
 from pixel_gan.config import ConfigError, validate_config
 from pixel_gan.export import save_translator
 from pixel_gan.logging_utils import quiet_libraries
-from pixel_gan.module import PixelGANModule
+from pixel_gan.module import CheckpointMismatchError, PixelGANModule
+from pixel_gan.safe_io import png_writer, write_file
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +39,7 @@ def resolve_ckpt_path(cfg: DictConfig, output_dir: Path) -> str | None:
         path = Path(str(wanted)).expanduser()
         if not path.is_file():
             raise ConfigError(f"ckpt_path={wanted!r} is not a file")
-        check_checkpoint_file(path)
+        check_lightning_checkpoint(path)
         return str(path)
     if wanted != "last" and not cfg.get("resume"):
         return None
@@ -42,7 +49,7 @@ def resolve_ckpt_path(cfg: DictConfig, output_dir: Path) -> str | None:
         candidates += sorted(task_dir.glob("*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime, reverse=True)
     for path in candidates:
         if path.is_file():
-            check_checkpoint_file(path)
+            check_lightning_checkpoint(path)
             log.info("resuming from %s", path)
             return str(path)
     if wanted == "last":
@@ -78,7 +85,7 @@ def export_and_sample(module: PixelGANModule, datamodule: Any, cfg: DictConfig, 
     translator = Translator.from_pretrained(export_dir, device="cpu")
     for path in list_images(Path(datamodule.root) / "test_A")[: int(cfg.get("sample_count", 3))]:
         out = translator.translate(load_rgb(path))
-        out.save(samples / f"{Path(path).stem}.png")
+        write_file(samples / f"{Path(path).stem}.png", png_writer(out), inputs=[path])
     log.info("translator exported to %s, samples in %s", export_dir, samples)
     return export_dir
 
@@ -167,6 +174,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     """Run one training job; returns the final logged metrics (what a sweeper optimizes)."""
     quiet_libraries()
     validate_config(cfg)
+    if cfg.get("cpu_threads"):
+        torch.set_num_threads(int(cfg.cpu_threads))
     output_dir = Path(cfg.paths.output_dir)
     L.seed_everything(cfg.seed, workers=True)
     ckpt_path = resolve_ckpt_path(cfg, output_dir)
@@ -196,6 +205,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     log.info("data: %s", datamodule.describe())
     try:
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    except CheckpointMismatchError as err:
+        raise ConfigError(f"ckpt_path={ckpt_path!r}: {err}") from err
     except SIGTERMException:
         preemption.signum = preemption.signum or int(signal.SIGTERM)
     if preemption.signum is not None:

@@ -17,7 +17,6 @@ import argparse
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ from pixel_gan.data.transforms import to_pil, to_tensor
 from pixel_gan.export import CONFIG_NAME, WEIGHTS_NAME, load_translator_files
 from pixel_gan.palettes import resolve_palette
 from pixel_gan.pixelize import PaletteLock, pixelize, upscale
+from pixel_gan.safe_io import file_identity, png_writer, write_files
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -141,8 +141,20 @@ def quantize_native(native: Image.Image, palette: PaletteSpec, dither: bool = Fa
     return pixelize(native, size=native.size, palette=palette, dither=dither, seed=seed)
 
 
+MAX_OUTPUT_PIXELS = 256_000_000  # an upscaled result of at most ~1 GB (RGBA) is allocated
+
+
+def check_upscale(width: int, height: int, k: int) -> None:
+    """Refuse, before anything is allocated, an upscaled size over :data:`MAX_OUTPUT_PIXELS`."""
+    pixels = width * k * height * k
+    if pixels > MAX_OUTPUT_PIXELS:
+        raise ValueError(f"upscale x{k} would make a {width * k}x{height * k} image ({pixels} pixels), over the "
+                         f"limit of {MAX_OUTPUT_PIXELS}; use a smaller --upscale")
+
+
 def upscaled(image: Image.Image, k: int) -> Image.Image:
     """Exact nearest-neighbour ×k (every art pixel becomes a k×k block)."""
+    check_upscale(image.width, image.height, k)
     return image if k == 1 else Image.fromarray(upscale(np.asarray(image), k))
 
 
@@ -360,6 +372,20 @@ def output_paths(source: Path, out_dir: Path, k: int) -> list[Path]:
     return [native] if k == 1 else [native, out_dir / f"{source.stem}_x{k}.png"]
 
 
+def refuse_outputs_over_inputs(files: Sequence[Path], out_dir: Path, k: int) -> None:
+    """Refuse the whole run when an output would be one of the inputs (same path, symlink or hard link).
+
+    Checked for every input whatever ``--overwrite`` says: a translation must never replace a photo.
+    """
+    inputs = {file_identity(f): f for f in files}
+    for source in files:
+        for out in output_paths(source, out_dir, k):
+            victim = inputs.get(file_identity(out))
+            if victim is not None:
+                raise UsageError(f"--output {display_path(out_dir)}: {display_path(out)} would overwrite the input "
+                                 f"{display_path(victim)}; choose an --output folder apart from the inputs")
+
+
 def plan_jobs(files: Sequence[Path], out_dir: Path, k: int, overwrite: bool, report: Report,
               console: Console) -> list[Job]:
     """Skip inputs whose outputs exist (unless ``overwrite``); refuse two inputs with one output name."""
@@ -385,18 +411,6 @@ def _fail(report: Report, console: Console, source: Path, reason: str) -> None:
 
 
 # --------------------------------------------------------------------------- CLI: running
-
-
-def save_png_atomic(image: Image.Image, path: Path) -> None:
-    """Write to a temporary file beside ``path`` and rename: readers never see a partial PNG."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            image.save(handle, format="PNG")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 @dataclass(frozen=True)
@@ -432,12 +446,12 @@ def _load_batch(batch: Sequence[Job], report: Report, console: Console) -> list[
 
 def _write(job: Job, native: Image.Image, settings: ConvertSettings, palette: PaletteSpec, report: Report,
            console: Console) -> None:
-    """Palette step, upscale, atomic writes; a failure here costs only this file."""
+    """Palette step, upscale, then both files or neither; a failure here costs only this file."""
     try:
         final = quantize_native(native, palette, settings.dither)
-        save_png_atomic(final, job.outputs[0])
-        if settings.upscale > 1:
-            save_png_atomic(upscaled(final, settings.upscale), job.outputs[1])
+        images = [final] + ([upscaled(final, settings.upscale)] if settings.upscale > 1 else [])
+        write_files([(path, png_writer(image)) for path, image in zip(job.outputs, images, strict=True)],
+                    inputs=[job.source])
     except Exception as error:  # noqa: BLE001 - one unwritable file must not stop the folder
         _fail(report, console, job.source, f"{type(error).__name__}: {error}")
         return
@@ -509,6 +523,10 @@ def _settings(args: argparse.Namespace) -> ConvertSettings:
     """Validate the cheap options before the model is loaded."""
     if args.upscale < 1:
         raise UsageError(f"--upscale must be >= 1, got {args.upscale}")
+    try:  # the smallest result, one art pixel, already too large: nothing could be written
+        check_upscale(1, 1, args.upscale)
+    except ValueError as error:
+        raise UsageError(f"--upscale {args.upscale}: {error}") from None
     if args.batch_size < 1:
         raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
     try:
@@ -530,6 +548,7 @@ def _prepare(args: argparse.Namespace, console: Console) -> tuple[ConvertSetting
     out_dir = Path(args.output).expanduser()
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--output {out_dir} exists and is not a folder")
+    refuse_outputs_over_inputs(files, out_dir, settings.upscale)
     export_dir = resolve_export_dir(args.checkpoint)
     try:
         translator = Translator.from_pretrained(export_dir, base=args.base, device=args.device, dtype=args.dtype)
@@ -537,7 +556,10 @@ def _prepare(args: argparse.Namespace, console: Console) -> tuple[ConvertSetting
         raise UsageError(str(error).splitlines()[0] + f" (checkpoint {export_dir})") from None
     except (OSError, ValueError, KeyError, RuntimeError) as error:
         raise UsageError(f"cannot load translator {export_dir}: {error}") from None
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"--output {display_path(out_dir)}: cannot create the folder ({error.strerror or error})") from None
     return settings, files, out_dir, translator
 
 

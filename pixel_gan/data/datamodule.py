@@ -11,7 +11,7 @@ from lightning.pytorch.accelerators import CUDAAccelerator
 from torch.utils.data import DataLoader
 
 from pixel_gan.data.datasets import FixedValidationSet, UnpairedImageDataset
-from pixel_gan.data.demo import generate_demo_dataset
+from pixel_gan.data.demo_cache import ensure_demo_dataset, owns_demo_root
 from pixel_gan.data.edges import EdgePreset, resolve_preset
 from pixel_gan.data.images import DATASET_LAYOUT, IMAGE_EXTENSIONS, list_images
 from pixel_gan.data.resumable import ResumableDataLoader
@@ -42,6 +42,7 @@ class UnpairedDataModule(L.LightningDataModule):
         prompt_a: str = "a photo",
         prompt_b: str = "pixel art",
         generate_demo: bool = False,
+        cache_dir: str | None = None,
     ) -> None:
         super().__init__()
         if batch_size < 1:
@@ -59,6 +60,7 @@ class UnpairedDataModule(L.LightningDataModule):
         self.seed = seed
         self.default_prompts = (prompt_a, prompt_b)
         self.generate_demo = generate_demo
+        self.cache_dir = cache_dir
         self.train_set: UnpairedImageDataset | None = None
         self.val_set: FixedValidationSet | None = None
         # Kept in checkpoints; not merged into the logger's hparams (keys may clash with the module's).
@@ -78,9 +80,12 @@ class UnpairedDataModule(L.LightningDataModule):
         return all((self.root / folder).is_dir() and list_images(self.root / folder) for folder in FOLDERS)
 
     def prepare_data(self) -> None:
-        """Write the procedural demo data when asked to and the root holds none (rank 0 only)."""
-        if self.generate_demo and not self._has_data():
-            generate_demo_dataset(self.root, seed=self.seed)
+        """Write the procedural demo data when asked to, only into a folder pixel-gan owns (rank 0 only).
+
+        Any other root is the user's dataset and is only read (``pixel_gan.data.demo_cache``).
+        """
+        if self.generate_demo and owns_demo_root(self.root, self.cache_dir):
+            ensure_demo_dataset(self.root, self.cache_dir, seed=self.seed)
 
     def _files(self, folder: str) -> list[Path]:
         files = list_images(self.root / folder)

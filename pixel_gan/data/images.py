@@ -12,6 +12,7 @@ import errno
 import logging
 import os
 import re
+import stat
 import warnings
 from pathlib import Path
 
@@ -66,6 +67,8 @@ def list_images(folder: str | os.PathLike[str]) -> list[Path]:
             log.warning("skipping %s: %s", display_path(entry), _symlink_problem(entry))
         elif entry.is_dir():
             log.warning("skipping %s: not a file (a folder)", display_path(entry))
+        elif non_regular_kind(entry):
+            log.warning("skipping %s: not a regular file (%s)", display_path(entry), non_regular_kind(entry))
     return sorted(files)
 
 
@@ -108,8 +111,31 @@ def describe_load_error(path: Path, error: Exception) -> str:
     return f"{type(error).__name__}: {text}"
 
 
-def _open_checked(path: Path) -> Image.Image:
-    """Open lazily (header only) and enforce the pixel limit before any decoding."""
+_FILE_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+               (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+
+
+def non_regular_kind(path: str | os.PathLike[str]) -> str | None:
+    """What ``path`` is when it is not a regular file (following symlinks), without opening it.
+
+    Opening a FIFO blocks until a writer comes, and a device never ends: such paths are refused
+    from their ``stat`` alone. None for a regular file, or when ``stat`` fails (opening says why).
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    return next((kind for test, kind in _FILE_KINDS if test(mode)), "not a regular file")
+
+
+def open_checked(path: str | os.PathLike[str]) -> Image.Image:
+    """Open lazily (header only): refuse non-regular files and enforce the pixel limit before any decoding."""
+    path = Path(path)
+    kind = non_regular_kind(path)
+    if kind is not None:
+        raise ImageLoadError(path, f"not a regular file ({kind})")
     with warnings.catch_warnings():
         # Pillow's own bomb warning fires above ~89 MP; our stricter limit below handles it.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -133,7 +159,7 @@ def check_image(path: str | os.PathLike[str]) -> str | None:
     """
     path = Path(path)
     try:
-        with _open_checked(path) as image:
+        with open_checked(path) as image:
             image.verify()
     except ImageLoadError as error:
         return error.reason
@@ -149,7 +175,7 @@ def load_rgb(path: str | os.PathLike[str]) -> Image.Image:
     """
     path = Path(path)
     try:
-        with _open_checked(path) as image:
+        with open_checked(path) as image:
             image.seek(0)
             image.load()
             upright = ImageOps.exif_transpose(image)

@@ -37,11 +37,13 @@ def _test_set(run: Run, data_root: str | None, max_images: int | None, cache: di
     root = run.data_root(data_root)
     if root is None:
         raise RunSkipped("no data root (.hydra/config.yaml missing or without data.root); pass data_root=...")
+    cache_dir = run.config_value("paths.cache_dir")
     if not (root / "test_A").is_dir() and not data_root and run.config_value("data.generate_demo", False):
-        from pixel_gan.data.demo import generate_demo_dataset
+        from pixel_gan.data.demo_cache import ensure_demo_dataset, owns_demo_root
 
-        log.info("regenerating the procedural demo data of %s in %s", run.name, root)
-        generate_demo_dataset(root, seed=int(run.config_value("seed", 0)))
+        if owns_demo_root(root, cache_dir):  # never into a folder the user named
+            log.info("regenerating the procedural demo data of %s in %s", run.name, root)
+            ensure_demo_dataset(root, cache_dir, seed=int(run.config_value("seed", 0)))
     for folder in ("test_A", "test_B"):
         if not (root / folder).is_dir():
             raise RunSkipped(f"data root {root} has no {folder}/ (set data_root=... to the dataset)")

@@ -17,6 +17,8 @@ from typing import Any
 
 from PIL import Image
 
+from pixel_gan.safe_io import png_writer, write_file, write_text
+
 Value = float | str
 
 HISTORY_KEYS = ("step", "epoch", "wall_time", "elapsed_s")
@@ -172,7 +174,7 @@ def save_grid(report: Report, out_dir: Path, display_px: int) -> list[list[str |
     for i, (photo, name) in enumerate(zip(report.inputs, report.input_names)):
         line: list[str | None] = []
         rel = f"images/{i:02d}-{slug(name)}-input.png"
-        fit_for_display(photo, display_px).save(out_dir / rel)
+        write_file(out_dir / rel, png_writer(fit_for_display(photo, display_px)))
         line.append(rel)
         for j, row in enumerate(report.rows):
             image = row.outputs[i] if i < len(row.outputs) else None
@@ -180,7 +182,7 @@ def save_grid(report: Report, out_dir: Path, display_px: int) -> list[list[str |
                 line.append(None)
                 continue
             rel = f"images/{i:02d}-{slug(name)}-{j:02d}-{slug(row.name)}.png"
-            upscale_for_display(image, display_px).save(out_dir / rel)
+            write_file(out_dir / rel, png_writer(upscale_for_display(image, display_px)))
             line.append(rel)
         grid.append(line)
     return grid
@@ -225,7 +227,7 @@ def plot_curves(histories: Mapping[str, Sequence[Mapping[str, Any]]], out_dir: P
         fig.tight_layout()
         folder.mkdir(parents=True, exist_ok=True)
         rel = f"curves/{slug(metric)}.png"
-        fig.savefig(out_dir / rel)
+        write_file(out_dir / rel, lambda handle, figure=fig: figure.savefig(handle, format="png"))
         written.append((metric, rel))
     return written
 
@@ -329,6 +331,6 @@ def write_report(report: Report, out_dir: str | Path, display_px: int = 128) -> 
     grid = save_grid(report, out_dir, display_px)
     curves = plot_curves(report.histories, out_dir, report.directions)
     md, page = out_dir / "report.md", out_dir / "report.html"
-    md.write_text(render_markdown(report, grid, curves), encoding="utf-8")
-    page.write_text(render_html(report, grid, curves), encoding="utf-8")
+    write_text(md, render_markdown(report, grid, curves))
+    write_text(page, render_html(report, grid, curves))
     return md, page

@@ -130,7 +130,14 @@ def _byte_level_vocab() -> dict[str, int]:
 
 
 def _build_parts(unet_cfg: dict, vae_cfg: dict, text_cfg: dict, seed: int = 0) -> tuple:
-    torch.manual_seed(seed)
+    """Random parts drawn from their own seed; the caller's RNG is left as it was, so a run that builds
+    the tiny backbone into an empty cache trains exactly like one that finds it there."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return _draw_parts(unet_cfg, vae_cfg, text_cfg)
+
+
+def _draw_parts(unet_cfg: dict, vae_cfg: dict, text_cfg: dict) -> tuple:
     vocab = _byte_level_vocab()
     tokenizer = CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
     special = {"bos_token_id": vocab["<|startoftext|>"], "eos_token_id": vocab["<|endoftext|>"],

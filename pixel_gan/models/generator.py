@@ -8,8 +8,10 @@ separate VAE per direction with its own LoRA and skip convs. Everything else is 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
-from typing import Literal
+import math
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, Literal
 
 import torch
 from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
@@ -49,6 +51,37 @@ class LoraSettings:
     # own reconstruction; a random (tiny) VAE has none, so its demo starts the skips open instead.
     skip_init: float = 1e-5
     extra: dict = field(default_factory=dict)
+
+
+def lora_settings(values: Mapping[str, Any] | None, where: str) -> LoraSettings:
+    """``LoraSettings`` from a config mapping; an unknown key or a value of the wrong type is a
+    ``ValueError`` naming ``where.<key>`` (a config key or a file) instead of a TypeError later."""
+    values = dict(values or {})
+    defaults = {f.name: f.default if f.default is not MISSING else f.default_factory() for f in fields(LoraSettings)}
+    for key, value in values.items():
+        if key not in defaults:
+            raise ValueError(f"{where}.{key} is not a LoRA setting; known: {', '.join(defaults)}")
+        problem = _lora_value_problem(defaults[key], value)
+        if problem:
+            raise ValueError(f"{where}.{key} must be {problem}, got {value!r}")
+    return LoraSettings(**values)
+
+
+def _lora_value_problem(default: Any, value: Any) -> str | None:
+    """What ``value`` must be to take the place of ``default`` (None when it may)."""
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "true or false"
+    if isinstance(default, int):
+        return None if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else "an integer >= 1"
+    if isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        return None if ok else "a finite number"
+    if isinstance(default, str):
+        return None if isinstance(value, str) and value else "a non-empty string"
+    if isinstance(default, tuple):
+        ok = isinstance(value, (list, tuple)) and all(isinstance(v, str) and v for v in value)
+        return None if ok else "a list of module names"
+    return None if isinstance(value, type(default)) else f"a {type(default).__name__}"
 
 
 def unet_lora_targets(unet: nn.Module, patterns: tuple[str, ...] = UNET_LORA_PATTERNS) -> dict[str, list[str]]:
