@@ -7,7 +7,7 @@ import torch
 from omegaconf import OmegaConf
 
 from pixel_gan.config import compose_train_config
-from pixel_gan.module import PixelGANModule
+from pixel_gan.module import CheckpointMismatchError, PixelGANModule
 
 MODES = {
     "separate": ("loss=separate",),
@@ -77,5 +77,5 @@ def test_checkpoint_holds_only_trained_tensors(cache_dir, tmp_path):
 def test_checkpoint_from_another_config_is_refused(cache_dir, tmp_path):
     _, _, module = build(cache_dir, tmp_path)
     state = {k: v for k, v in module.state_dict().items() if "lora_B" not in k}
-    with pytest.raises(KeyError, match="trained tensors missing"):
+    with pytest.raises(CheckpointMismatchError, match="trained tensors missing"):
         module.on_load_checkpoint({"state_dict": state})

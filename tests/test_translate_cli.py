@@ -11,7 +11,8 @@ import torch
 from PIL import Image
 
 from pixel_gan.palettes import get_palette
-from pixel_gan.translate import Translator, main, save_png_atomic
+from pixel_gan.safe_io import png_writer, write_file
+from pixel_gan.translate import Translator, main
 
 PICO8 = {tuple(c) for c in get_palette("pico8")}
 
@@ -180,5 +181,5 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Image.Image, "save", broken_save)
     with pytest.raises(OSError):
-        save_png_atomic(Image.new("RGB", (4, 4)), tmp_path / "x.png")
+        write_file(tmp_path / "x.png", png_writer(Image.new("RGB", (4, 4))))
     assert list(tmp_path.iterdir()) == []

@@ -139,7 +139,10 @@ def open_checked(path: str | os.PathLike[str]) -> Image.Image:
     with warnings.catch_warnings():
         # Pillow's own bomb warning fires above ~89 MP; our stricter limit below handles it.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        image = Image.open(path)
+        try:
+            image = Image.open(path)
+        except Image.DecompressionBombError as error:  # Pillow's own limit (2x ~89 MP) refused the header
+            raise ImageLoadError(path, describe_load_error(path, error)) from None
     width, height = image.size
     if width * height > MAX_IMAGE_PIXELS:
         image.close()

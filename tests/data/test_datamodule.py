@@ -67,7 +67,7 @@ def test_edge_preset_config_and_describe(demo_root: Path) -> None:
 
 def test_generate_demo_fills_an_empty_root(tmp_path: Path) -> None:
     root = tmp_path / "fresh"
-    dm = UnpairedDataModule(str(root), resolution=R, generate_demo=True)
+    dm = UnpairedDataModule(str(root), resolution=R, generate_demo=True, cache_dir=str(tmp_path))
     dm.prepare_data()
     assert len(list((root / "train_B").glob("*.png"))) == 48
     dm.setup()

@@ -135,14 +135,13 @@ def bad_input_rows() -> list[str]:
 
 def config_fault_rows() -> list[str]:
     import pytest  # noqa: F401 - the case list uses pytest.param
-    from test_config_faults import CASES
+    from test_config_faults import CASES, SHOWN
 
     rows = ["| case | `python train.py experiment=smoke ...` | exit | first line on stderr |", "|---|---|---|---|"]
     for case in CASES:
         case_id, overrides, code, first = case.values if hasattr(case, "values") else case
-        shown = [o.format(tmp="<dir>", evil="<dir>/evil.ckpt") for o in overrides]
-        rows.append(f"| {case_id} | {cell(' '.join(shown))} | {code} | "
-                    f"{cell(first.format(tmp='<dir>', evil='<dir>/evil.ckpt') + ' …')} |")
+        shown = [o.format(**SHOWN) for o in overrides]
+        rows.append(f"| {case_id} | {cell(' '.join(shown))} | {code} | {cell(first.format(**SHOWN) + ' …')} |")
     return rows
 
 

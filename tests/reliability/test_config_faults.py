@@ -7,20 +7,19 @@ process, so one import serves them all; the exit code is the one the command wou
 
 from __future__ import annotations
 
-import importlib.util
-import logging
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from unsafe_payloads import evil_checkpoint
+from broken_files import flipped_checkpoint, plain_torch_file, tree_hashes, user_dataset
+from unsafe_payloads import evil_checkpoint, marker_for
 
 ROOT = Path(__file__).resolve().parents[2]
 NO_GPU = pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a CUDA GPU")
 
-# (id, overrides, exit code, a fragment of the first stderr line). ``{data}``: a good dataset,
-# ``{tmp}``: this test's folder, ``{evil}``: a checkpoint that carries code.
+# (id, overrides, exit code, a fragment of the first stderr line). ``{tmp}``: this test's folder,
+# ``{evil}``: a checkpoint that carries code, ``{plain}``: torch weights without Lightning state,
+# ``{flipped}``: a checkpoint with a flipped byte, ``{partial}``: a user dataset whose test_B is empty.
 CASES = [
     ("resolution-not-multiple-of-8", ["resolution.size=60"], 2,
      "error: resolution.size must be a multiple of 8 (the VAE downsamples by 8), got 60"),
@@ -56,7 +55,44 @@ CASES = [
      "error: ckpt_path='{evil}' holds pickled objects beyond tensors and plain containers (builtins.exec); refusing"),
     ("ckpt-path-last-without-run", ["ckpt_path=last", "task_name=never_ran"], 2,
      "error: ckpt_path=last but no last.ckpt found in"),
+    ("ckpt-path-not-lightning", ["ckpt_path={plain}"], 2,
+     "error: ckpt_path='{plain}' is not a Lightning training checkpoint (no state_dict, optimizer_states, "
+     "global_step, pytorch-lightning_version)"),
+    ("ckpt-path-flipped-bytes", ["ckpt_path={flipped}"], 2,
+     "error: ckpt_path='{flipped}' is corrupt: flipped/data/0 fails its CRC check"),
+    ("lr-nan", ["optim.lr=nan"], 2, "error: optim.lr must be a finite number, got nan"),
+    ("lr-inf", ["optim.lr=inf"], 2, "error: optim.lr must be a finite number, got inf"),
+    ("lr-zero", ["optim.lr=0"], 2, "error: optim.lr must be > 0, got 0"),
+    ("max-grad-norm-nan", ["optim.max_grad_norm=nan"], 2, "error: optim.max_grad_norm must be a finite number"),
+    ("eps-zero", ["optim.eps=0"], 2, "error: optim.eps must be > 0, got 0"),
+    ("betas-out-of-range", ["optim.betas=[2,2]"], 2, "error: optim.betas[0] must be < 1, got 2"),
+    ("betas-one-value", ["optim.betas=[0.9]"], 2, "error: optim.betas must be two numbers in [0, 1), got [0.9]"),
+    ("weight-decay-negative", ["optim.weight_decay=-1"], 2, "error: optim.weight_decay must be >= 0, got -1"),
+    ("unknown-scheduler", ["optim.scheduler=bogus"], 2,
+     "error: optim.scheduler must be one of linear, cosine, cosine_with_restarts, polynomial, constant"),
+    ("val-check-interval-zero", ["trainer.val_check_interval=0"], 2,
+     "error: trainer.val_check_interval must be > 0, got 0"),
+    ("no-skip-limit", ["max_consecutive_skips=0"], 2, "error: max_consecutive_skips must be >= 1, got 0"),
+    ("loss-lambda-nan", ["loss.lambda_gan=nan"], 2, "error: loss.lambda_gan must be a finite number, got nan"),
+    ("loss-lambda-inf", ["loss.lambda_palette=inf"], 2, "error: loss.lambda_palette must be a finite number"),
+    ("lora-unknown-key", ["+model.lora.unet_rnak=8"], 2, "error: model.lora.unet_rnak is not a LoRA setting"),
+    ("lora-wrong-type", ["model.lora.unet_rank=eight"], 2,
+     "error: model.lora.unet_rank must be an integer >= 1, got 'eight'"),
+    ("demo-experiment-on-an-incomplete-dataset", ["data.generate_demo=true", "data.root={partial}"], 2,
+     "error: data.root='{partial}': test_B holds no images"),
+    ("demo-experiment-on-a-missing-dataset", ["data.generate_demo=true", "data.root={tmp}/typo"], 2,
+     "error: data.root='{tmp}/typo' does not exist"),
 ]
+# How the placeholders appear in docs/reliability.md.
+SHOWN = {"tmp": "<dir>", "evil": "<dir>/evil.ckpt", "plain": "<dir>/weights.pt", "flipped": "<dir>/flipped.ckpt",
+         "partial": "<dir>/my-dataset"}
+
+
+def placeholders(tmp_path: Path) -> dict[str, Path]:
+    """The files the cases name, built in ``tmp_path``."""
+    return {"tmp": tmp_path, "evil": evil_checkpoint(tmp_path / "ckpt")[0],
+            "plain": plain_torch_file(tmp_path / "weights.pt"), "flipped": flipped_checkpoint(tmp_path / "flipped.ckpt"),
+            "partial": user_dataset(tmp_path / "my-dataset", empty="test_B")}
 
 
 def params(case):
@@ -67,55 +103,12 @@ def case_id(case) -> str:
     return (case.values if hasattr(case, "values") else case)[0]
 
 
-@pytest.fixture(scope="module")
-def train_entry():
-    """``train.py`` imported; ``run()`` is what the command runs. Its task function counts as ``__main__``
-    so Hydra finds conf/ beside the file, as it does for the command."""
-    spec = importlib.util.spec_from_file_location("pixel_gan_train_entry", ROOT / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.main.__wrapped__.__module__ = "__main__"
-    return module
-
-
-@pytest.fixture
-def run_train(train_entry, small_data, cache_dir, tmp_path, monkeypatch, capsys):
-    """Run ``python train.py experiment=smoke <good data> *overrides`` here; returns (exit code, stderr).
-
-    Building the model fails the test: every fault must be reported before that.
-    """
-    from hydra.core.global_hydra import GlobalHydra
-
-    def model_built(*args, **kwargs):
-        raise AssertionError("the model was built before the config fault was reported")
-
-    monkeypatch.setattr("pixel_gan.training.PixelGANModule", model_built)
-    monkeypatch.setenv("PIXEL_GAN_CACHE", str(cache_dir))
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-
-    def run(*overrides: str) -> tuple[int, str]:
-        argv = ["train.py", "experiment=smoke", f"data.root={small_data}", "data.generate_demo=false",
-                f"hydra.run.dir={tmp_path / 'run'}", f"paths.log_dir={tmp_path / 'outputs'}", *overrides]
-        monkeypatch.setattr(sys, "argv", argv)
-        capsys.readouterr()
-        try:
-            with pytest.raises(SystemExit) as info:
-                train_entry.run()
-        finally:
-            GlobalHydra.instance().clear()
-            root.handlers[:], _ = saved[0], root.setLevel(saved[1])
-        return info.value.code, capsys.readouterr().err
-
-    return run
-
-
 @pytest.mark.parametrize("case_id_, overrides, code, first_line", [params(c) for c in CASES],
                          ids=[case_id(c) for c in CASES])
 def test_a_config_fault_stops_train_py_with_a_clear_message(case_id_, overrides, code, first_line, run_train,
                                                            tmp_path):
-    evil, marker = evil_checkpoint(tmp_path / "ckpt")
-    fill = {"tmp": tmp_path, "evil": evil}
+    fill = placeholders(tmp_path)
+    before = tree_hashes(fill["partial"])
     got, err = run_train(*(o.format(**fill) for o in overrides))
     lines = [line for line in err.splitlines() if line.strip()]
     assert got == code, err
@@ -123,6 +116,8 @@ def test_a_config_fault_stops_train_py_with_a_clear_message(case_id_, overrides,
     assert "Traceback" not in err and "AssertionError" not in err
     if code == 2 and "Pretrained weights" not in err:  # pixel-gan's own checks: exactly one line
         assert len(lines) == 1, err
-    assert not marker.exists()
+    assert not marker_for(fill["evil"]).exists()
     assert not (tmp_path / "run" / "checkpoints").exists()
+    assert tree_hashes(fill["partial"]) == before  # a user's dataset is never written to
+    assert not (tmp_path / "typo").exists()
 
