@@ -10,7 +10,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from pixel_gan.data.edges import PRESETS, resolve_preset
-from pixel_gan.data.images import IMAGE_EXTENSIONS
+from pixel_gan.data.images import DATASET_LAYOUT, IMAGE_EXTENSIONS
 
 LOSS_NAMES = ("separate", "combined", "palette")
 BACKBONES = ("pretrained", "tiny", "random")
@@ -184,10 +184,10 @@ def _check_data_root(cfg: DictConfig) -> None:
     if missing:
         raise ConfigError(f"data.root={root!r} lacks {', '.join(missing)}; expected {', '.join(DATA_FOLDERS)} "
                           "(A = photos, B = pixel art)")
-    empty = [d for d in DATA_FOLDERS if not _holds_images(path / d)]
+    empty = [str(path / d) for d in DATA_FOLDERS if not _holds_images(path / d)]
     if empty:
-        raise ConfigError(f"data.root={root!r}: {', '.join(empty)} holds no images ({' '.join(IMAGE_EXTENSIONS)}); "
-                          f"every one of {', '.join(DATA_FOLDERS)} needs some. pixel-gan never writes into a dataset")
+        raise ConfigError(f"data.root={root}: no images ({', '.join(IMAGE_EXTENSIONS)}) in {', '.join(empty)}; "
+                          f"a dataset root must contain {DATASET_LAYOUT}. pixel-gan only reads it, never fills it")
 
 
 def _holds_images(folder: Path) -> bool:

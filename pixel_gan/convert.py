@@ -21,9 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import sys
-import tempfile
 import warnings
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -33,6 +31,7 @@ from typing import Any
 from torch import Tensor
 
 from pixel_gan.models.generator import VAE_ADAPTER, VAE_LORA_TARGETS, LoraSettings
+from pixel_gan.safe_io import write_folder
 from pixel_gan.weights import UnsafeWeightsError, load_tensors
 
 PEFT_DEFAULT_ALPHA = 8  # LoraConfig's default lora_alpha, which the original's VAE LoRA relies on
@@ -323,27 +322,10 @@ def convert_checkpoint(original: str | Path, out_dir: str | Path, base: str = DE
 
 
 def _write_atomically(out: Path, state: dict[str, Tensor], meta: dict[str, Any]) -> Path:
-    """Write into a hidden sibling folder, then swap it in: ``out`` is never half-written."""
+    """The translator in a hidden sibling folder, then swapped in: ``out`` is never half-written."""
     from pixel_gan.export import save_translator
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    old = None
-    try:
-        save_translator(tmp, state, meta)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            out.rename(old / "previous")
-        tmp.rename(out)
-    except BaseException:
-        if old is not None and not out.exists():
-            (old / "previous").rename(out)  # put the previous folder back
-        raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    return out
+    return write_folder(out, lambda folder: save_translator(folder, state, meta))
 
 
 # --- command line -------------------------------------------------------------------------------

@@ -66,13 +66,14 @@ class StepRollback:
 
     def save(self) -> None:
         params, state = self._params(), self.optimizer.state
-        tensors = params + [t for p in params for t in state.get(p, {}).values() if isinstance(t, Tensor)]
-        if [(t.shape, t.dtype, t.device) for t in tensors] != [(b.shape, b.dtype, b.device) for b in self._buffers]:
-            self._buffers = [torch.empty_like(t) for t in tensors]
+        per_param = [state.get(p) for p in params]
+        tensors = params + [t for s in per_param if s for t in s.values() if isinstance(t, Tensor)]
+        if len(tensors) != len(self._saved) or any(a is not b for a, b in zip(tensors, self._saved)):
+            self._buffers = [torch.empty_like(t) for t in tensors]  # new state tensors (first step, a resume)
         with torch.no_grad():
             torch._foreach_copy_(self._buffers, tensors)
         self._saved = tensors
-        self._without_state = [p for p in params if not state.get(p)]
+        self._without_state = [p for p, s in zip(params, per_param) if not s]
 
     def max_abs_weights(self) -> Tensor:
         """The largest |weight| of each parameter: non-finite exactly when a weight is NaN or infinite."""

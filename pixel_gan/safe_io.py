@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -124,6 +125,41 @@ def write_text(path: PathLike, text: str) -> None:
 def png_writer(image) -> Writer:
     """A writer that saves a PIL image as PNG."""
     return lambda handle: image.save(handle, format="PNG")
+
+
+def write_folder(target: PathLike, build: Callable[[Path], object],
+                 already_done: Callable[[Path], bool] | None = None) -> Path:
+    """Build a folder in a temporary sibling and rename it to ``target``: never half a folder there.
+
+    An existing ``target`` is moved aside first and removed once the new one is in place (put
+    back if that fails). When another process renamed its own copy into place first,
+    ``already_done(target)`` says whether that copy will do.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fresh = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    old = None
+    try:
+        fresh.chmod(folder_mode())
+        build(fresh)
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", suffix=".tmp", dir=target.parent))
+            os.rename(target, old / "previous")
+        try:
+            os.rename(fresh, target)
+        except OSError:
+            if already_done is None or not already_done(target):
+                raise
+    except BaseException:
+        if old is not None and not target.exists():
+            os.rename(old / "previous", target)  # put the previous folder back
+        raise
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    fsync_dir(target.parent)
+    return target
 
 
 def remove_stale_temporaries(path: PathLike) -> None:

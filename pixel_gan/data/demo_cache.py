@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from pixel_gan.data.demo import generate_demo_dataset
-from pixel_gan.safe_io import folder_mode
+from pixel_gan.safe_io import write_folder
 
 MARKER = ".pixel-gan-demo.json"
 MARKER_VERSION = 1
@@ -72,29 +70,9 @@ def ensure_demo_dataset(root: str | os.PathLike[str], cache_dir: str | os.PathLi
     wanted = _description(seed, n_train, n_test, size)
     if _same_layout(_marker(root), wanted):  # made with another seed is fine: runs of a seed sweep share it
         return root
-    root.parent.mkdir(parents=True, exist_ok=True)
-    fresh = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".tmp", dir=root.parent))
-    try:
-        fresh.chmod(folder_mode())
-        generate_demo_dataset(fresh, n_train=n_train, n_test=n_test, size=size, seed=seed)
-        (fresh / MARKER).write_text(json.dumps(wanted, indent=2) + "\n", encoding="utf-8")
-        _move_into_place(fresh, root, wanted)
-    finally:
-        shutil.rmtree(fresh, ignore_errors=True)
-    return root
 
+    def build(folder: Path) -> None:
+        generate_demo_dataset(folder, n_train=n_train, n_test=n_test, size=size, seed=seed)
+        (folder / MARKER).write_text(json.dumps(wanted, indent=2) + "\n", encoding="utf-8")
 
-def _move_into_place(fresh: Path, root: Path, wanted: dict) -> None:
-    """Rename ``fresh`` to ``root``; an outdated demo folder there is moved aside first and removed."""
-    old = None
-    if root.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{root.name}.old.", suffix=".tmp", dir=root.parent))
-        os.rename(root, old / root.name)
-    try:
-        os.rename(fresh, root)
-    except OSError:  # another process renamed its copy into place first
-        if not _same_layout(_marker(root), wanted):
-            raise
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+    return write_folder(root, build, already_done=lambda found: _same_layout(_marker(found), wanted))

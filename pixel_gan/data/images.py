@@ -112,20 +112,21 @@ def describe_load_error(path: Path, error: Exception) -> str:
 
 
 _FILE_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-               (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+               (stat.S_ISSOCK, "a socket"))
 
 
 def non_regular_kind(path: str | os.PathLike[str]) -> str | None:
     """What ``path`` is when it is not a regular file (following symlinks), without opening it.
 
     Opening a FIFO blocks until a writer comes, and a device never ends: such paths are refused
-    from their ``stat`` alone. None for a regular file, or when ``stat`` fails (opening says why).
+    from their ``stat`` alone. None for a regular file or a folder, or when ``stat`` fails (opening
+    either fails at once and says why).
     """
     try:
         mode = os.stat(path).st_mode
     except OSError:
         return None
-    if stat.S_ISREG(mode):
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
         return None
     return next((kind for test, kind in _FILE_KINDS if test(mode)), "not a regular file")
 

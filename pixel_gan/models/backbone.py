@@ -11,8 +11,6 @@ Three sources, one loading path:
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ import torch
 from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
+from pixel_gan.safe_io import write_folder
 from pixel_gan.weights import WeightsNotFoundError, hub_offline, load_or_explain, looks_like_path, resolve_pretrained
 
 SD_TURBO_LAYOUT = """<dir>/
@@ -173,17 +172,9 @@ def tiny_backbone_dir(cache_dir: str | Path) -> Path:
     target = Path(cache_dir).expanduser() / "tiny-sd-turbo"
     if (target / "model_index.json").is_file():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tiny-sd-turbo-", dir=target.parent))
-    try:
-        save_backbone(_build_parts(TINY_UNET, TINY_VAE, TINY_TEXT), tmp)
-        try:
-            tmp.rename(target)
-        except OSError:  # another process won the race; its copy is identical
-            pass
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    # another process may win the race: its copy is identical
+    return write_folder(target, lambda folder: save_backbone(_build_parts(TINY_UNET, TINY_VAE, TINY_TEXT), folder),
+                        already_done=lambda found: (found / "model_index.json").is_file())
 
 
 def random_full_backbone(seed: int = 0) -> Backbone:

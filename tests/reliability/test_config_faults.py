@@ -79,7 +79,8 @@ CASES = [
     ("lora-wrong-type", ["model.lora.unet_rank=eight"], 2,
      "error: model.lora.unet_rank must be an integer >= 1, got 'eight'"),
     ("demo-experiment-on-an-incomplete-dataset", ["data.generate_demo=true", "data.root={partial}"], 2,
-     "error: data.root='{partial}': test_B holds no images"),
+     "error: data.root={partial}: no images (.png, .jpg, .jpeg, .webp, .bmp, .gif) in {partial}/test_B; a dataset "
+     "root must contain"),
     ("demo-experiment-on-a-missing-dataset", ["data.generate_demo=true", "data.root={tmp}/typo"], 2,
      "error: data.root='{tmp}/typo' does not exist"),
 ]
