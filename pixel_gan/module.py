@@ -132,7 +132,7 @@ class PixelGANModule(L.LightningModule):
         self.lpips = PerceptualLoss(loss.get("lpips_net", "vgg"), loss.get("lpips_backbone_weights"),
                                     random_backbone=model["backbone"] == "tiny")
         self.dino_struct = self._build_dino_struct(metrics)
-        self.skipped_steps = 0  # optimizer steps skipped for a non-finite loss
+        self.skipped_steps = 0  # optimizer steps skipped (non-finite loss) or undone (non-finite weights)
         self.consecutive_skips = 0  # iterations in a row with a skipped optimizer step
         self._iteration_skipped = False
         self._rollbacks: dict[int, StepRollback] = {}
@@ -256,7 +256,9 @@ class PixelGANModule(L.LightningModule):
         directly (equivalent for 32-true and bf16-mixed, which need no gradient scaler).
         """
         self.clip_gradients(opt, gradient_clip_val=self.optim_cfg.get("max_grad_norm", 10.0), gradient_clip_algorithm="norm")
-        rollback = self._rollbacks.setdefault(id(opt.optimizer), StepRollback(opt.optimizer))
+        rollback = self._rollbacks.get(id(opt.optimizer))
+        if rollback is None:
+            rollback = self._rollbacks[id(opt.optimizer)] = StepRollback(opt.optimizer)
         rollback.save()
         (opt if counts else opt.optimizer).step()
         if not self._finite_on_all_ranks(rollback.max_abs_weights()):
