@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader
 
 from pixel_gan.data.datasets import FixedValidationSet, UnpairedImageDataset
 from pixel_gan.data.demo import generate_demo_dataset
+from pixel_gan.data.ground_truth import GT_FOLDER, load_ground_truth
 from pixel_gan.data.edges import EdgePreset, resolve_preset
 from pixel_gan.data.images import DATASET_LAYOUT, IMAGE_EXTENSIONS, list_images
 from pixel_gan.data.resumable import ResumableDataLoader
@@ -78,8 +79,9 @@ class UnpairedDataModule(L.LightningDataModule):
         return all((self.root / folder).is_dir() and list_images(self.root / folder) for folder in FOLDERS)
 
     def prepare_data(self) -> None:
-        """Write the procedural demo data when asked to and the root holds none (rank 0 only)."""
-        if self.generate_demo and not self._has_data():
+        """Write the procedural demo data when asked to and the root holds none, or lacks its paired
+        test split (a demo folder from before ``test_A_gt/`` existed gets it added); rank 0 only."""
+        if self.generate_demo and not (self._has_data() and (self.root / GT_FOLDER).is_dir()):
             generate_demo_dataset(self.root, seed=self.seed)
 
     def _files(self, folder: str) -> list[Path]:
