@@ -87,6 +87,8 @@ def test_report_has_the_ground_truth_table(evaluated) -> None:
     expected = [("run1 (step 0)", "untrained"), ("run1", "run"), ("run2 (step 0)", "untrained"), ("run2", "run"),
                 ("nearest + k-means", "baseline")] + ([("PixelOE", "baseline")] if pixeloe_status() == "" else [])
     assert names == expected
+    by_name = {r["name"]: r for r in table["rows"]}
+    assert by_name["run1 (step 0)"] == {**by_name["run2 (step 0)"], "name": "run1 (step 0)"}  # seeds 1, 2: same step 0
     for row in table["rows"]:
         assert 0 < row["gt_delta_e"] < 100 and 0 <= row["gt_palette_adherence"] <= 1 and 0 < row["gt_grid_purity"] <= 1
     assert [r["name"] for r in report["metrics"]["rows"]][:2] == ["run1", "run2"]  # step 0 only in the gt table
