@@ -68,13 +68,12 @@ class ValidateAtStart(Callback):
     """Run the validation loop once before the first training step, so every curve starts at step 0.
 
     The step-0 numbers are the untrained generator's (its LoRA B matrices start at zero): the
-    baseline that training must improve on. Skipped when resuming (global step > 0): the
-    uninterrupted run validated at step 0 already, and validating draws nothing from the training
-    RNG, so an exact resume stays exact.
+    baseline that training must improve on. Skipped when resuming from a checkpoint: the run
+    validated at step 0 before it was interrupted, and its resumed part must repeat nothing.
     """
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.global_step != 0 or not trainer.enable_validation:
+        if trainer.ckpt_path or trainer.global_step != 0 or not trainer.enable_validation:
             return
         trainer.validating = True  # what the epoch loop sets around its own validations
         first_loop_iter = trainer._logger_connector._first_loop_iter

@@ -122,23 +122,27 @@ def test_an_old_demo_folder_gets_the_ground_truth_added(small_root: Path, tmp_pa
         assert (old / "test_A_gt" / name).read_bytes() == (small_root / "test_A_gt" / name).read_bytes()
 
 
-def test_a_broken_ground_truth_file_is_one_clear_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "has no ground_truth.json"),
+    ("{not json", "ground_truth.json is not valid JSON"),
+    ('{"cells": {}}', "must be an object with 'palette' and 'cells'"),
+    ('{"palette": [[1, 2]], "cells": {}}', "'palette' must be"),
+    ('{"palette": [[1, 2, 3]], "cells": {"0000.png": 0}}', "'cells' must map"),
+])
+def test_a_broken_ground_truth_file_is_one_clear_error(tmp_path: Path, content: str | None, message: str) -> None:
     from pixel_gan.data.ground_truth import GroundTruthError, load_ground_truth
 
     assert load_ground_truth(tmp_path) is None  # no paired split: nothing to measure, not an error
-    folder = tmp_path / "test_A_gt"
-    folder.mkdir()
-    with pytest.raises(GroundTruthError, match="has no ground_truth.json"):
+    (tmp_path / "test_A_gt").mkdir()
+    if content is not None:
+        (tmp_path / "test_A_gt" / "ground_truth.json").write_text(content)
+    with pytest.raises(GroundTruthError, match=message):
         load_ground_truth(tmp_path)
-    (folder / "ground_truth.json").write_text("{not json")
-    with pytest.raises(GroundTruthError, match="ground_truth.json is not valid JSON"):
-        load_ground_truth(tmp_path)
-    (folder / "ground_truth.json").write_text('{"palette": [[1, 2]], "cells": {}}')
-    with pytest.raises(GroundTruthError, match="'palette' must be"):
-        load_ground_truth(tmp_path)
-    (folder / "ground_truth.json").write_text('{"palette": [[1, 2, 3]], "cells": {"0000.png": 0}}')
-    with pytest.raises(GroundTruthError, match="'cells' must map"):
-        load_ground_truth(tmp_path)
-    (folder / "ground_truth.json").write_text('{"palette": [[1, 2, 3]], "cells": {"0000.png": 4}}')
+
+
+def test_a_photo_without_its_ground_truth_image_is_named(tmp_path: Path) -> None:
+    from pixel_gan.data.ground_truth import GroundTruthError, load_ground_truth, write_ground_truth_info
+
+    write_ground_truth_info(tmp_path / "test_A_gt", [(1, 2, 3)], {"0000.png": 4})
     with pytest.raises(GroundTruthError, match="no ground truth for 0000.png"):
         load_ground_truth(tmp_path).image_for(tmp_path / "test_A" / "0000.png")
