@@ -64,6 +64,24 @@ class MetricsJsonl(Callback):
             f.write(json.dumps(row) + "\n")
 
 
+class ValidateAtStart(Callback):
+    """Run the validation loop once before the first training step, so every curve starts at step 0.
+
+    The step-0 numbers are the untrained generator's (its LoRA B matrices start at zero): the
+    baseline that training must improve on. Skipped when resuming from a checkpoint: the run
+    validated at step 0 before it was interrupted, and its resumed part must repeat nothing.
+    """
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.ckpt_path or trainer.global_step != 0 or not trainer.enable_validation:
+            return
+        trainer.validating = True  # what the epoch loop sets around its own validations
+        first_loop_iter = trainer._logger_connector._first_loop_iter
+        trainer.fit_loop.epoch_loop.val_loop.run()
+        trainer.training = True
+        trainer._logger_connector._first_loop_iter = first_loop_iter
+
+
 def read_metrics_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """Rows of a metrics.jsonl; a torn last line (a run killed mid-write) is ignored, not fatal."""
     rows = []

@@ -36,6 +36,7 @@ from pixel_gan.models.discriminator import build_discriminator
 from pixel_gan.models.generator import CycleGANTurbo, LoraSettings
 
 OTHER = {"a": "b", "b": "a"}
+GT_KEYS = ("gt", "gt_cell", "gt_palette")  # validation batches of a paired test split (see FixedValidationSet)
 
 
 class TrainingDivergedError(FloatingPointError, ConfigError):
@@ -390,7 +391,8 @@ class PixelGANModule(L.LightningModule):
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         fake_b = self.generator(batch["a"], "a2b", sample_posterior=False)
         rec_a = self.generator(fake_b, "b2a", sample_posterior=False)
-        self._val_outputs.append({"a": batch["a"].cpu(), "fake_b": fake_b.cpu(), "rec_a": rec_a.cpu(), "b": batch["b"].cpu()})
+        self._val_outputs.append({"a": batch["a"].cpu(), "fake_b": fake_b.cpu(), "rec_a": rec_a.cpu(), "b": batch["b"].cpu(),
+                                  **{k: batch[k].cpu() for k in GT_KEYS if k in batch}})
 
     def on_validation_epoch_end(self) -> None:
         if not self._val_outputs:
@@ -398,8 +400,15 @@ class PixelGANModule(L.LightningModule):
         cat = {k: torch.cat([o[k] for o in self._val_outputs]) for k in self._val_outputs[0]}
         self._val_outputs.clear()
         metrics = self.validation_metrics(cat["a"], cat["fake_b"], cat["b"])
+        rows = [cat["a"], cat["fake_b"], cat["rec_a"]]
+        if "gt" in cat:  # a paired test split: how far the a2b translations are from their targets
+            from pixel_gan.metrics.ground_truth import ground_truth_metrics
+
+            metrics.update(ground_truth_metrics(to_unit(cat["fake_b"]).clamp(0, 1), to_unit(cat["gt"]).clamp(0, 1),
+                                                cat["gt_cell"], cat["gt_palette"][0]))
+            rows.append(cat["gt"])
         self.log_dict({f"val/{k}": float(v) for k, v in metrics.items()}, batch_size=cat["a"].shape[0])
-        self._log_images("val/images", cat["a"], cat["fake_b"], cat["rec_a"])
+        self._log_images("val/images", *rows)
 
     @staticmethod
     def _build_dino_struct(metrics: dict) -> nn.Module | None:

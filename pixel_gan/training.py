@@ -74,8 +74,13 @@ def translator_meta(cfg: DictConfig, prompts: tuple[str, str], step: int) -> dic
 
 @rank_zero_only
 def export_and_sample(module: PixelGANModule, datamodule: Any, cfg: DictConfig, output_dir: Path) -> Path:
-    """Write the translator export and translate the first test_A images with it."""
+    """Write the translator export and translate the first test_A images with it.
+
+    With a paired test split, ``samples/compare.png`` shows input | translation | ground truth.
+    """
+    from pixel_gan.data.ground_truth import at_size, load_ground_truth
     from pixel_gan.data.images import list_images, load_rgb
+    from pixel_gan.evaluation.report import comparison_grid
     from pixel_gan.translate import Translator
 
     export_dir = save_translator(output_dir / "translator", module.generator.trainable_state_dict(),
@@ -83,9 +88,17 @@ def export_and_sample(module: PixelGANModule, datamodule: Any, cfg: DictConfig, 
     samples = output_dir / "samples"
     samples.mkdir(exist_ok=True)
     translator = Translator.from_pretrained(export_dir, device="cpu")
+    ground_truth = load_ground_truth(datamodule.root)
+    lines = []
     for path in list_images(Path(datamodule.root) / "test_A")[: int(cfg.get("sample_count", 3))]:
-        out = translator.translate(load_rgb(path))
+        photo = load_rgb(path)
+        out = translator.translate(photo)
         write_file(samples / f"{Path(path).stem}.png", png_writer(out), inputs=[path])
+        if ground_truth is not None:
+            target, _ = at_size(load_rgb(ground_truth.image_for(path)), ground_truth.cell_for(path), out.size)
+            lines.append([photo, out, target])
+    if lines:
+        write_file(samples / "compare.png", png_writer(comparison_grid(lines)))
     log.info("translator exported to %s, samples in %s", export_dir, samples)
     return export_dir
 

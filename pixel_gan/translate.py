@@ -190,8 +190,13 @@ class Translator:
 
     @classmethod
     def from_pretrained(cls, export_dir: str | Path, base: str | None = None, device: str = "auto",
-                        dtype: str = "fp32") -> Translator:
-        """``base`` overrides the base model id/dir recorded in ``translator.yaml``; a run folder also works."""
+                        dtype: str = "fp32", load_weights: bool = True) -> Translator:
+        """``base`` overrides the base model id/dir recorded in ``translator.yaml``; a run folder also works.
+
+        ``load_weights=False`` keeps the freshly initialised adapters instead of the trained tensors:
+        the same base, ranks and captions, LoRA B matrices at zero, i.e. the generator at step 0
+        (the untrained baseline of the evaluation report).
+        """
         from pixel_gan.models.backbone import build_backbone
         from pixel_gan.models.generator import CycleGANTurbo, LoraSettings
 
@@ -204,7 +209,8 @@ class Translator:
         backbone = build_backbone(model["backbone"], model.get("pretrained"), model.get("cache_dir", ".cache"))
         prompts = meta.get("prompts", ["a photo", "pixel art"])
         generator = CycleGANTurbo.from_backbone(backbone, prompts[0], prompts[1], LoraSettings(**model.get("lora", {})))
-        generator.load_trainable_state_dict(state)
+        if load_weights:
+            generator.load_trainable_state_dict(state)
         return cls(generator, meta, pick_device(device), DTYPES[dtype])
 
     def _preset(self, edge_preset: str | dict | None) -> EdgePreset:

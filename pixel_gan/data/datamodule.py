@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader
 from pixel_gan.data.datasets import FixedValidationSet, UnpairedImageDataset
 from pixel_gan.data.demo_cache import ensure_demo_dataset, owns_demo_root
 from pixel_gan.data.edges import EdgePreset, resolve_preset
+from pixel_gan.data.ground_truth import load_ground_truth
 from pixel_gan.data.images import DATASET_LAYOUT, IMAGE_EXTENSIONS, list_images
 from pixel_gan.data.resumable import ResumableDataLoader
 from pixel_gan.data.sampler import EpochSampler
@@ -115,6 +116,7 @@ class UnpairedDataModule(L.LightningDataModule):
                 transform=build_transform(self.resolution, train=False),
                 edge_preset=self.edge_preset,
                 count=self.val_count,
+                ground_truth=load_ground_truth(self.root),  # paired test split: validation only
             )
 
     def _loader_options(self) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import torch
 from torch.utils.data import Dataset
 
 from pixel_gan.data.edges import EdgePresetSpec, apply_edge_preset, resolve_preset
+from pixel_gan.data.ground_truth import GroundTruthInfo, at_size
 from pixel_gan.data.images import (
     IMAGE_EXTENSIONS,
     ImageLoadError,
@@ -187,6 +188,9 @@ class FixedValidationSet(_SkipBadFiles, Dataset):
 
     Length is min(count, max(len(A), len(B))); the shorter domain wraps around.
     Use with the eval transform so the set is identical at every validation.
+    With ``ground_truth`` (a paired test split) items also hold ``gt`` (the A image's target,
+    NEAREST-resized to the transformed A's size, in [-1, 1]), ``gt_cell`` (its cell size there)
+    and ``gt_palette`` ((K, 3) uint8).
     """
 
     def __init__(
@@ -196,6 +200,7 @@ class FixedValidationSet(_SkipBadFiles, Dataset):
         transform: ImageTransform,
         edge_preset: EdgePresetSpec,
         count: int,
+        ground_truth: GroundTruthInfo | None = None,
     ) -> None:
         super().__init__()
         if count < 1:
@@ -205,6 +210,10 @@ class FixedValidationSet(_SkipBadFiles, Dataset):
         self.transform = transform
         self.edge_preset = resolve_preset(edge_preset)
         self.count = min(count, max(len(self.files_a), len(self.files_b)))
+        self.ground_truth = ground_truth
+        if ground_truth is not None:  # a missing target stops the run now, not at the first validation
+            for path in self.files_a:
+                ground_truth.image_for(path)
 
     def __len__(self) -> int:
         return self.count
@@ -213,4 +222,9 @@ class FixedValidationSet(_SkipBadFiles, Dataset):
         a_path = self.files_a[index % len(self.files_a)]
         b_path = self.files_b[index % len(self.files_b)]
         self._raise_if_bad(a_path, b_path)
-        return _make_item(a_path, b_path, self.transform, self.transform, self.edge_preset)
+        item = _make_item(a_path, b_path, self.transform, self.transform, self.edge_preset)
+        if self.ground_truth is not None:
+            size = (item["a"].shape[-1], item["a"].shape[-2])
+            gt, cell = at_size(load_rgb(self.ground_truth.image_for(a_path)), self.ground_truth.cell_for(a_path), size)
+            item.update(gt=to_tensor(gt), gt_cell=cell, gt_palette=torch.from_numpy(self.ground_truth.palette))
+        return item

@@ -10,7 +10,10 @@ hill layers, trees, houses) but rendered differently:
   dithered sky bands, dark outlines, then nearest-neighbour upscaled so every
   grid cell is a constant block.
 
-Scenes for A and B are sampled independently (the data is unpaired).
+Training is unpaired: train_A and train_B (and test_B) draw their scenes independently. The
+test split is also paired: ``test_A_gt/NNNN.png`` is the pixel-art rendering of the scene of
+``test_A/NNNN.png`` (see :mod:`pixel_gan.data.ground_truth`), which only validation and evaluation
+read, so learning can be measured against a target.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 from PIL import Image
+
+from pixel_gan.data.ground_truth import GT_FOLDER, GT_INFO, write_ground_truth_info
 
 PROMPT_A = "a photo of a landscape"
 PROMPT_B = "pixel art of a landscape"
@@ -53,6 +58,7 @@ OUTLINE = 0
 
 _SPLITS = {"train": 0, "test": 1}
 _DOMAINS = {"A": 0, "B": 1}
+_GT_STREAM = 2  # extra rng key of the ground truth's grid draw: the photos' own draws stay untouched
 
 
 @dataclass(frozen=True)
@@ -222,19 +228,38 @@ def _image(seed: int, domain: str, split: str, index: int, size: int) -> np.ndar
     return render_pixel_art(scene, int(rng.choice(GRID_SIZES)), size)
 
 
-def _complete(root: Path, counts: dict[str, int]) -> bool:
-    return all(
-        (root / folder).is_dir() and len(list((root / folder).glob("*.png"))) == count
-        for folder, count in counts.items()
-    ) and all((root / name).is_file() for name in ("fixed_prompt_a.txt", "fixed_prompt_b.txt"))
+def ground_truth_grid(seed: int, index: int) -> int:
+    """The pixel-art grid (16 or 32) of test_A image ``index``'s ground truth, from its own rng stream."""
+    rng = np.random.default_rng([seed, _DOMAINS["A"], _SPLITS["test"], index, _GT_STREAM])
+    return int(rng.choice(GRID_SIZES))
+
+
+def ground_truth_image(seed: int, index: int, size: int) -> np.ndarray:
+    """test_A image ``index``'s scene as pixel art: its scene is the first draw of the photo's rng."""
+    scene = sample_scene(np.random.default_rng([seed, _DOMAINS["A"], _SPLITS["test"], index]))
+    return render_pixel_art(scene, ground_truth_grid(seed, index), size)
+
+
+def _folder_complete(root: Path, folder: str, count: int) -> bool:
+    return (root / folder).is_dir() and len(list((root / folder).glob("*.png"))) == count
+
+
+def _write_folder(out: Path, count: int, render) -> None:
+    """(Re)write ``out/0000.png``.. from ``render(i)``, removing numbered leftovers of other counts."""
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob("[0-9][0-9][0-9][0-9].png"):
+        stale.unlink()
+    for i in range(count):
+        Image.fromarray(render(i)).save(out / f"{i:04d}.png")
 
 
 def generate_demo_dataset(
     root: str | Path, n_train: int = 48, n_test: int = 6, size: int = 128, seed: int = 0
 ) -> Path:
-    """Write train_A/train_B/test_A/test_B PNGs and the two prompt files under ``root``.
+    """Write train_A/train_B/test_A/test_B PNGs, the paired test_A_gt/ and the two prompt files under ``root``.
 
-    Idempotent: when every folder already holds the expected number of PNGs, nothing is written.
+    Idempotent: a folder that already holds the expected number of PNGs is left as it is, so a
+    demo folder written before the paired split existed only gets ``test_A_gt/`` added.
     """
     if n_train < 1 or n_test < 1:
         raise ValueError(f"n_train and n_test must be >= 1, got {n_train} and {n_test}")
@@ -246,18 +271,17 @@ def generate_demo_dataset(
     counts = {
         f"{split}_{domain}": n for split, n in (("train", n_train), ("test", n_test)) for domain in "AB"
     }
-    if _complete(root, counts):
-        return root
     for folder, count in counts.items():
-        split, domain = folder.split("_")
-        out = root / folder
-        out.mkdir(parents=True, exist_ok=True)
-        for stale in out.glob("[0-9][0-9][0-9][0-9].png"):  # leftovers of a run with other counts
-            stale.unlink()
-        for i in range(count):
-            Image.fromarray(_image(seed, domain, split, i, size)).save(out / f"{i:04d}.png")
-    (root / "fixed_prompt_a.txt").write_text(PROMPT_A + "\n")
-    (root / "fixed_prompt_b.txt").write_text(PROMPT_B + "\n")
+        if not _folder_complete(root, folder, count):
+            split, domain = folder.split("_")
+            _write_folder(root / folder, count, lambda i: _image(seed, domain, split, i, size))
+    if not (_folder_complete(root, GT_FOLDER, n_test) and (root / GT_FOLDER / GT_INFO).is_file()):
+        _write_folder(root / GT_FOLDER, n_test, lambda i: ground_truth_image(seed, i, size))
+        cells = {f"{i:04d}.png": size // ground_truth_grid(seed, i) for i in range(n_test)}
+        write_ground_truth_info(root / GT_FOLDER, PALETTE, cells)
+    for name, prompt in (("fixed_prompt_a.txt", PROMPT_A), ("fixed_prompt_b.txt", PROMPT_B)):
+        if not (root / name).is_file():
+            (root / name).write_text(prompt + "\n")
     return root
 
 

@@ -17,7 +17,7 @@ from pixel_gan.data.demo import generate_demo_dataset
 from pixel_gan.safe_io import write_folder
 
 MARKER = ".pixel-gan-demo.json"
-MARKER_VERSION = 1
+MARKER_VERSION = 2  # 2: with the paired test split test_A_gt/
 DEMO_DEFAULTS = {"n_train": 48, "n_test": 6, "size": 128}
 
 

@@ -15,12 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from PIL import Image
 from torch import Tensor
 
+from pixel_gan.data.ground_truth import at_size, load_ground_truth
 from pixel_gan.data.images import list_images, load_rgb
 from pixel_gan.losses.palette import soft_histogram
+from pixel_gan.metrics.ground_truth import ground_truth_metrics
 from pixel_gan.metrics.pixel_art import METRIC_DESCRIPTIONS, METRIC_DIRECTIONS, pixel_art_metrics, to_batch
 
 log = logging.getLogger(__name__)
@@ -47,12 +50,16 @@ class EvalSet:
     names: list[str]
     photos: list[Image.Image]
     art: list[Image.Image]
+    gt: list[Image.Image] = field(default_factory=list)  # paired targets of the photos (test_A_gt/), or none
+    gt_cells: list[int] = field(default_factory=list)  # their cell sizes in px at their stored size
+    gt_palette: np.ndarray | None = None  # (K, 3) uint8: the targets' palette
     _real_b: dict[int, Tensor] = field(default_factory=dict, repr=False)
     _palette: dict[int, Tensor] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, root: str | Path, max_images: int | None = None) -> EvalSet:
-        """Read ``root/test_A`` (the inputs) and ``root/test_B`` (domain-B references), sorted by name."""
+        """Read ``root/test_A`` (the inputs), ``root/test_B`` (domain-B references) and, when present,
+        ``root/test_A_gt`` (the photos' paired targets), sorted by name."""
         root = Path(root)
         files_a = list_images(root / "test_A")[: max_images or None]
         files_b = list_images(root / "test_B")
@@ -60,7 +67,25 @@ class EvalSet:
             raise FileNotFoundError(f"no images in {root / 'test_A'}")
         if not files_b:
             raise FileNotFoundError(f"no images in {root / 'test_B'}")
-        return cls(root, [f.stem for f in files_a], [load_rgb(f) for f in files_a], [load_rgb(f) for f in files_b])
+        test = cls(root, [f.stem for f in files_a], [load_rgb(f) for f in files_a], [load_rgb(f) for f in files_b])
+        info = load_ground_truth(root)
+        if info is not None:
+            test.gt = [load_rgb(info.image_for(f)) for f in files_a]
+            test.gt_cells = [info.cell_for(f) for f in files_a]
+            test.gt_palette = info.palette
+        return test
+
+    def gt_metrics(self, outputs: Sequence[Image.Image]) -> dict[str, float]:
+        """The ``gt_*`` metrics of ``outputs[i]`` (the translation of photo i) against its target, averaged.
+
+        Each target is NEAREST-resized to its output's size, its cell size scaled with it.
+        """
+        sums: dict[str, float] = defaultdict(float)
+        for output, target, cell in zip(outputs, self.gt, self.gt_cells, strict=True):
+            target, cell = at_size(target, cell, output.size)
+            for key, value in ground_truth_metrics(output, target, cell, self.gt_palette).items():
+                sums[key] += value / len(outputs)
+        return dict(sums)
 
     def real_b(self, resolution: int) -> Tensor:
         """test_B at ``resolution`` × ``resolution`` in [0, 1], resized as in training (eval transform)."""
@@ -164,6 +189,8 @@ class Scorer:
         row["dino_struct"] = self._dino_struct(refs, outputs) if self.dino is not None else self.dino_status
         row.update(pixel_metrics(refs, outputs, test.palette(resolution), self.edge_preset))
         row.update(self._distribution(outputs, test.art))
+        if test.gt:
+            row.update(test.gt_metrics(outputs))
         return row
 
     def _dino_struct(self, refs: Sequence[Image.Image], outputs: Sequence[Image.Image]) -> float:

@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+from PIL import Image
 
+from pixel_gan.data.ground_truth import GT_FOLDER, GroundTruthError
 from pixel_gan.evaluation.baselines import build_baselines
 from pixel_gan.evaluation.metrics import DESCRIPTIONS, DIRECTIONS, EvalSet, Scorer
 from pixel_gan.evaluation.report import Report, Row, write_report
 from pixel_gan.evaluation.runs import NoRunsError, Run, discover_runs
+from pixel_gan.metrics.ground_truth import GT_METRIC_DESCRIPTIONS, GT_METRIC_DIRECTIONS
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +26,23 @@ FID_NOTE = ("FID/KID: Inception works at 299 px, so outputs and test_B images sm
             "are biased and noisy — compare rows of one report, not numbers across reports.")
 INPUT_NOTE = ("Inputs for edge_f1, color_drift and dino_struct: each test_A photo resized (LANCZOS) to its output's "
               "size, without the edge overlay the translators receive.")
+
+
+GT_NOTE = ("Ground truth: each test_A photo's paired target (test_A_gt/) NEAREST-resized to the output's size, its "
+           "cell size scaled with it. A '(step 0)' row is the run's translator with freshly initialised adapters "
+           "(Translator.from_pretrained(..., load_weights=False); the LoRA B matrices start at zero), i.e. the "
+           "generator before its first training step.")
+
+
+def ground_truth_rows(rows: list[Row], untrained: Mapping[str, Row]) -> list[Row]:
+    """The ground-truth table: per run its step-0 row then its trained row, then the baselines scored on it."""
+    out: list[Row] = []
+    for row in rows:
+        if row.name in untrained:
+            out.append(untrained[row.name])
+        if "gt_delta_e" in row.values:
+            out.append(row)
+    return out
 
 
 class RunSkipped(RuntimeError):
@@ -38,7 +58,8 @@ def _test_set(run: Run, data_root: str | None, max_images: int | None, cache: di
     if root is None:
         raise RunSkipped("no data root (.hydra/config.yaml missing or without data.root); pass data_root=...")
     cache_dir = run.config_value("paths.cache_dir")
-    if not (root / "test_A").is_dir() and not data_root and run.config_value("data.generate_demo", False):
+    complete = (root / "test_A").is_dir() and (root / GT_FOLDER).is_dir()
+    if not complete and not data_root and run.config_value("data.generate_demo", False):
         from pixel_gan.data.demo_cache import ensure_demo_dataset, owns_demo_root
 
         if owns_demo_root(root, cache_dir):  # never into a folder the user named
@@ -49,21 +70,36 @@ def _test_set(run: Run, data_root: str | None, max_images: int | None, cache: di
             raise RunSkipped(f"data root {root} has no {folder}/ (set data_root=... to the dataset)")
     key = root.resolve()
     if key not in cache:
-        cache[key] = EvalSet.load(root, max_images)
+        try:
+            cache[key] = EvalSet.load(root, max_images)
+        except GroundTruthError as err:
+            raise RunSkipped(str(err)) from err
     return cache[key]
 
 
-def _run_row(run: Run, test: EvalSet, scorer: Scorer, cfg: Mapping) -> Row:
+def _translate(run: Run, test: EvalSet, cfg: Mapping, load_weights: bool = True) -> list[Image.Image]:
+    """test_A through the run's translator; ``load_weights=False``: its untrained (step-0) translator."""
     from pixel_gan.translate import Translator
     from pixel_gan.weights import WeightsNotFoundError
 
-    started = time.perf_counter()
     try:
-        translator = Translator.from_pretrained(run.translator_dir, device=str(cfg.get("device", "auto")))
+        translator = Translator.from_pretrained(run.translator_dir, device=str(cfg.get("device", "auto")),
+                                                load_weights=load_weights)
     except (WeightsNotFoundError, FileNotFoundError, ValueError, KeyError) as err:
         raise RunSkipped(f"cannot load its translator: {err}") from err
-    outputs = translator.translate(test.photos, batch_size=int(cfg.get("batch_size", 8)))
-    del translator
+    return translator.translate(test.photos, batch_size=int(cfg.get("batch_size", 8)))
+
+
+def _untrained_row(run: Run, test: EvalSet, cfg: Mapping) -> Row:
+    """The run's generator before its first step (same base and captions, fresh adapters): ground truth only."""
+    outputs = _translate(run, test, cfg, load_weights=False)
+    return Row(f"{run.name} (step 0)", "untrained", test.gt_metrics(outputs), outputs[: int(cfg.get("grid_images", 4))],
+               details={"path": str(run.path), "step": "0 (adapters freshly initialised)"})
+
+
+def _run_row(run: Run, test: EvalSet, scorer: Scorer, cfg: Mapping) -> Row:
+    started = time.perf_counter()
+    outputs = _translate(run, test, cfg)
     values = scorer.score(test.photos, outputs, test, run.resolution)
     config, note = run.config
     edge = run.meta.get("edge_preset") or {}
@@ -110,12 +146,15 @@ def run_evaluation(cfg: Mapping | DictConfig) -> Path:
     scorer = Scorer(cfg.get("metrics"), device=_device(cfg), edge_preset=cfg.get("edge_preset", "default"))
     cache: dict[Path, EvalSet] = {}
     rows: list[Row] = []
+    untrained: dict[str, Row] = {}  # run name -> its step-0 row (datasets with a paired test split only)
     tests: dict[str, EvalSet] = {}
     runs: dict[str, Run] = {}
     for run in discovery.runs:
         try:
             test = _test_set(run, cfg.get("data_root"), cfg.get("max_images"), cache)
             rows.append(_run_row(run, test, scorer, cfg))
+            if test.gt:
+                untrained[run.name] = _untrained_row(run, test, cfg)
         except RunSkipped as err:
             skipped.append(f"skipped {run.path}: {err}")
             log.warning(skipped[-1])
@@ -128,8 +167,11 @@ def run_evaluation(cfg: Mapping | DictConfig) -> Path:
     for row in rows:  # the grid shows one test set; runs on another dataset keep their metrics only
         if tests[row.name] is not primary:
             row.outputs, row.grid_note = [], f"other test set ({tests[row.name].root})"
+            if row.name in untrained:
+                untrained[row.name].outputs, untrained[row.name].grid_note = [], row.grid_note
     resolutions = sorted({runs[r.name].resolution for r in rows})
     rows += _baseline_rows(primary, resolutions, scorer, cfg)
+    gt_rows = ground_truth_rows(rows, untrained)
 
     n_grid = int(cfg.get("grid_images", 4))
     notes = [INPUT_NOTE, FID_NOTE, *scorer.setup_hints()]
@@ -140,12 +182,17 @@ def run_evaluation(cfg: Mapping | DictConfig) -> Path:
     if fid_notes:
         notes.append(f"FID/KID details: {fid_notes}.")
     notes += [f"Baseline {b.name}: {b.description}" for b in build_baselines(_plain(cfg.get("baselines")))]
+    if gt_rows:
+        notes.append(GT_NOTE)
     report = Report(
         title="pixel-gan evaluation",
         rows=rows,
         columns=list(DIRECTIONS),
-        directions=DIRECTIONS,
-        descriptions=DESCRIPTIONS,
+        directions={**DIRECTIONS, **GT_METRIC_DIRECTIONS},
+        descriptions={**DESCRIPTIONS, **GT_METRIC_DESCRIPTIONS},
+        gt_rows=gt_rows,
+        gt_columns=list(GT_METRIC_DIRECTIONS) if gt_rows else [],
+        ground_truth=primary.gt[:n_grid],
         inputs=primary.photos[:n_grid],
         input_names=primary.names[:n_grid],
         histories={name: run.history() for name, run in runs.items() if run.metrics_file.is_file()},

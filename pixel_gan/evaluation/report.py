@@ -8,6 +8,7 @@ without models.
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -23,6 +24,7 @@ Value = float | str
 
 HISTORY_KEYS = ("step", "epoch", "wall_time", "elapsed_s")
 ARROWS = {"lower": "↓", "higher": "↑", "info": ""}
+GT_TITLE = "Ground truth (paired test split)"
 
 
 @dataclass
@@ -30,7 +32,7 @@ class Row:
     """One line of the table and one column of the image grid: a trained run or a baseline."""
 
     name: str
-    kind: str  # "run" or "baseline"
+    kind: str  # "run", "baseline", "untrained" (a run at step 0) or "target" (the ground truth, grid only)
     values: dict[str, Value] = field(default_factory=dict)
     outputs: list[Image.Image | None] = field(default_factory=list)  # one per grid input
     status: str = ""  # why a row has no values/images (e.g. "not installed")
@@ -52,6 +54,17 @@ class Report:
     skipped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     header: dict[str, str] = field(default_factory=dict)
+    gt_rows: list[Row] = field(default_factory=list)  # the ground-truth table (a paired test split only)
+    gt_columns: list[str] = field(default_factory=list)
+    ground_truth: list[Image.Image] = field(default_factory=list)  # targets of the grid inputs
+
+    @property
+    def grid_rows(self) -> list[Row]:
+        """Columns of the sample grid: step-0 runs, the table's rows, then the ground truth."""
+        rows = [r for r in self.gt_rows if r.kind == "untrained"] + list(self.rows)
+        if self.ground_truth:
+            rows.append(Row("ground truth", "target", outputs=list(self.ground_truth)))
+        return rows
 
 
 # --------------------------------------------------------------------------- table
@@ -109,7 +122,7 @@ def markdown_table(rows: Sequence[Row], columns: Sequence[str], directions: Mapp
     lines = ["| " + " | ".join(["row", *(_header(c, directions) for c in columns)]) + " |",
              "|" + "---|" * (len(columns) + 1)]
     for i, (row, vals) in enumerate(zip(rows, values)):
-        name = _md(row.name) + (" *(baseline)*" if row.kind == "baseline" else "")
+        name = _md(row.name) + (f" *({row.kind})*" if row.kind in ("baseline", "untrained") else "")
         cells = []
         for c in columns:
             text = _md(format_value(vals, c))
@@ -132,7 +145,7 @@ def html_table(rows: Sequence[Row], columns: Sequence[str], directions: Mapping[
             numeric = is_number(vals.get(c))
             cls = ' class="num"' if numeric else ' class="text"'
             cells.append(f"<td{cls}><strong>{text}</strong></td>" if i in best[c] else f"<td{cls}>{text}</td>")
-        kind = ' <span class="tag">baseline</span>' if row.kind == "baseline" else ""
+        kind = f' <span class="tag">{row.kind}</span>' if row.kind in ("baseline", "untrained") else ""
         body.append(f'<tr class="{row.kind}"><th scope="row">{html.escape(row.name)}{kind}</th>{"".join(cells)}</tr>')
     return (f'<table class="metrics"><thead><tr><th>row</th>{head}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table>')
@@ -166,6 +179,26 @@ def fit_for_display(image: Image.Image, display_px: int) -> Image.Image:
     return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
 
 
+def comparison_grid(lines: Sequence[Sequence[Image.Image]], display_px: int = 128, pad: int = 4) -> Image.Image:
+    """One image, one line per input: the photo (scaled) then pixel images (nearest-upscaled), on white.
+
+    E.g. input | translation | ground truth for a run's ``samples/``.
+    """
+    cells = [[fit_for_display(line[0], display_px), *(upscale_for_display(im, display_px) for im in line[1:])]
+             for line in lines]
+    width = max(sum(c.width for c in line) + pad * (len(line) + 1) for line in cells)
+    height = sum(max(c.height for c in line) for line in cells) + pad * (len(cells) + 1)
+    canvas = Image.new("RGB", (width, height), "white")
+    y = pad
+    for line in cells:
+        x = pad
+        for image in line:
+            canvas.paste(image.convert("RGB"), (x, y))
+            x += image.width + pad
+        y += max(c.height for c in line) + pad
+    return canvas
+
+
 def save_grid(report: Report, out_dir: Path, display_px: int) -> list[list[str | None]]:
     """Write the grid PNGs to ``out_dir/images``; returns relative paths, [input][0 = photo, 1.. = rows]."""
     folder = out_dir / "images"
@@ -176,7 +209,7 @@ def save_grid(report: Report, out_dir: Path, display_px: int) -> list[list[str |
         rel = f"images/{i:02d}-{slug(name)}-input.png"
         write_file(out_dir / rel, png_writer(fit_for_display(photo, display_px)))
         line.append(rel)
-        for j, row in enumerate(report.rows):
+        for j, row in enumerate(report.grid_rows):
             image = row.outputs[i] if i < len(row.outputs) else None
             if image is None:
                 line.append(None)
@@ -254,7 +287,7 @@ dl dt { font-weight: bold; } dl dd { margin: 0 0 4px 16px; }
 
 
 def _definitions(report: Report) -> list[tuple[str, str]]:
-    return [(_header(c, report.directions), report.descriptions.get(c, "")) for c in report.columns]
+    return [(_header(c, report.directions), report.descriptions.get(c, "")) for c in report.columns + report.gt_columns]
 
 
 def render_markdown(report: Report, grid: list[list[str | None]], curves: list[tuple[str, str]]) -> str:
@@ -264,12 +297,15 @@ def render_markdown(report: Report, grid: list[list[str | None]], curves: list[t
         out += ["", "Skipped:", *[f"- {line}" for line in report.skipped]]
     out += ["", "## Metrics", "", markdown_table(report.rows, report.columns, report.directions), "",
             "Best value per column in bold (↓ lower is better, ↑ higher is better; no arrow: reported, not ranked)."]
+    if report.gt_rows:
+        out += ["", f"## {GT_TITLE}", "", markdown_table(report.gt_rows, report.gt_columns, report.directions)]
     out += ["", "## Samples", "", "Outputs nearest-upscaled for visibility; inputs scaled to the same size.", ""]
-    out.append("| input | " + " | ".join(_md(r.name) for r in report.rows) + " |")
-    out.append("|" + "---|" * (len(report.rows) + 1))
+    columns = report.grid_rows
+    out.append("| input | " + " | ".join(_md(r.name) for r in columns) + " |")
+    out.append("|" + "---|" * (len(columns) + 1))
     for line, name in zip(grid, report.input_names):
         cells = [f"![{_md(name)}]({line[0]})"]
-        for rel, row in zip(line[1:], report.rows):
+        for rel, row in zip(line[1:], columns):
             cells.append(f"![{_md(row.name)}]({rel})" if rel else _md(_missing(row)))
         out.append("| " + " | ".join(cells) + " |")
     out += ["", "## Training curves", ""]
@@ -300,12 +336,16 @@ def render_html(report: Report, grid: list[list[str | None]], curves: list[tuple
     parts += ["<h2>Metrics</h2>", html_table(report.rows, report.columns, report.directions, report.descriptions),
               ("<p><small>Best value per column in bold (↓ lower is better, ↑ higher is better; no arrow: reported, "
                "not ranked). Definitions below.</small></p>")]
+    if report.gt_rows:
+        parts += [f"<h2>{e(GT_TITLE)}</h2>",
+                  html_table(report.gt_rows, report.gt_columns, report.directions, report.descriptions)]
+    columns = report.grid_rows
     parts += ["<h2>Samples</h2><p>Outputs nearest-upscaled for visibility; inputs scaled to the same size.</p>",
               "<table class='grid'><thead><tr><th>input</th>"
-              + "".join(f"<th>{e(r.name)}</th>" for r in report.rows) + "</tr></thead><tbody>"]
+              + "".join(f"<th>{e(r.name)}</th>" for r in columns) + "</tr></thead><tbody>"]
     for line, name in zip(grid, report.input_names):
         cells = [f"<td><img src='{e(line[0])}' alt='{e(name)}'><small>{e(name)}</small></td>"]
-        for rel, row in zip(line[1:], report.rows):
+        for rel, row in zip(line[1:], columns):
             cells.append(f"<td><img src='{e(rel)}' alt='{e(row.name)}'></td>" if rel
                          else f"<td class='text'>{e(_missing(row))}</td>")
         parts.append("<tr>" + "".join(cells) + "</tr>")
@@ -324,8 +364,27 @@ def render_html(report: Report, grid: list[list[str | None]], curves: list[tuple
     return "\n".join(parts) + "\n"
 
 
+def _json_table(rows: Sequence[Row], columns: Sequence[str]) -> dict[str, Any]:
+    """A table for report.json: numbers as numbers, text cells as text, missing/non-finite as null."""
+    def cell(value: Any) -> Any:
+        return float(value) if is_number(value) else value if isinstance(value, str) else None
+
+    return {"columns": list(columns),
+            "rows": [{"name": r.name, "kind": r.kind, **{c: cell(_row_values(r, columns).get(c)) for c in columns}}
+                     for r in rows]}
+
+
+def render_json(report: Report) -> str:
+    """The tables as JSON (``metrics`` and, with a paired test split, ``ground_truth``), for scripts and tests."""
+    data: dict[str, Any] = {"title": report.title, "header": report.header,
+                            "metrics": _json_table(report.rows, report.columns)}
+    if report.gt_rows:
+        data["ground_truth"] = _json_table(report.gt_rows, report.gt_columns)
+    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+
+
 def write_report(report: Report, out_dir: str | Path, display_px: int = 128) -> tuple[Path, Path]:
-    """Write images, curves, report.md and report.html into ``out_dir``; returns (md, html) paths."""
+    """Write images, curves, report.md, report.html and report.json into ``out_dir``; returns (md, html) paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     grid = save_grid(report, out_dir, display_px)
@@ -333,4 +392,5 @@ def write_report(report: Report, out_dir: str | Path, display_px: int = 128) -> 
     md, page = out_dir / "report.md", out_dir / "report.html"
     write_text(md, render_markdown(report, grid, curves))
     write_text(page, render_html(report, grid, curves))
+    write_text(out_dir / "report.json", render_json(report))
     return md, page

@@ -161,10 +161,9 @@ def color_drift(input_img: ImageLike, output_img: ImageLike) -> torch.Tensor:
     The output is resized to the input's size (nearest) first. 0 = identical
     colours, ~100 = black vs white. Lower means more faithful colours.
     """
-    from kornia.color import rgb_to_lab
+    from pixel_gan.metrics.ground_truth import delta_e76
 
-    a, b = _paired(input_img, output_img)
-    return (rgb_to_lab(a) - rgb_to_lab(b)).pow(2).sum(dim=1).sqrt().mean(dim=(1, 2))
+    return delta_e76(input_img, output_img)
 
 
 # --------------------------------------------------------------------------- grid

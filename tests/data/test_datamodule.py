@@ -134,3 +134,40 @@ def test_set_epoch_reaches_persistent_workers(demo_root: Path) -> None:
         loader.sampler.set_epoch(epoch)
         seen = [p for batch in loader for p in batch["b_path"]]
         assert seen == [str(dataset.files_b[dataset.b_index(i)]) for i in loader.sampler]
+
+
+def test_validation_batches_carry_the_paired_ground_truth_and_training_never_does(demo_root: Path) -> None:
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    from pixel_gan.data.demo import PALETTE
+
+    dm = UnpairedDataModule(str(demo_root), resolution=R, val_count=2, batch_size=2)
+    dm.setup("fit")
+    (batch,) = list(dm.val_dataloader())
+    cells = json.loads((demo_root / "test_A_gt" / "ground_truth.json").read_text())["cells"]
+    assert batch["gt"].shape == (2, 3, R, R)
+    assert batch["gt_cell"].tolist() == [cells[f"{i:04d}.png"] * R // 64 for i in range(2)]  # 64 px data at 32 px
+    assert batch["gt_palette"][0].tolist() == PALETTE.tolist()
+    for i in range(2):  # NEAREST at half size: every second pixel of the stored target, no new colours
+        stored = np.asarray(Image.open(demo_root / "test_A_gt" / f"{i:04d}.png").convert("RGB"))
+        got = ((batch["gt"][i].permute(1, 2, 0) + 1) * 127.5).round().to(torch.uint8).numpy()
+        np.testing.assert_array_equal(got, stored[1::2, 1::2])
+    train_item = dm.train_set[0]
+    assert not {"gt", "gt_cell", "gt_palette"} & set(train_item)
+    assert all("test_A_gt" not in str(p) for p in dm.train_set.files_a + dm.train_set.files_b)
+
+
+def test_a_missing_ground_truth_image_stops_setup_with_its_name(demo_root: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from pixel_gan.data.ground_truth import GroundTruthError
+
+    root = tmp_path / "data"
+    shutil.copytree(demo_root, root)
+    (root / "test_A_gt" / "0001.png").unlink()
+    dm = UnpairedDataModule(str(root), resolution=R, val_count=3)
+    with pytest.raises(GroundTruthError, match="no ground truth for 0001.png"):
+        dm.setup("fit")

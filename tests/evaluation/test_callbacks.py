@@ -35,3 +35,20 @@ def test_reader_ignores_a_torn_last_line(tmp_path: Path) -> None:
     path = tmp_path / "metrics.jsonl"
     path.write_text('{"step": 1, "val/colors": 3.0}\n\n{"step": 2, "val/col')
     assert read_metrics_jsonl(path) == [{"step": 1, "val/colors": 3.0}]
+
+
+def test_validate_at_start_runs_once_on_a_fresh_run_and_never_on_a_resume() -> None:
+    from pixel_gan.callbacks import ValidateAtStart
+
+    def trainer(step: int, ckpt_path: str | None, enabled: bool = True) -> SimpleNamespace:
+        calls: list[bool] = []
+        val_loop = SimpleNamespace(run=lambda: calls.append(True))
+        return SimpleNamespace(global_step=step, ckpt_path=ckpt_path, enable_validation=enabled, validating=False,
+                               training=False, calls=calls, _logger_connector=SimpleNamespace(_first_loop_iter=None),
+                               fit_loop=SimpleNamespace(epoch_loop=SimpleNamespace(val_loop=val_loop)))
+
+    fresh, resumed, at_zero, off = trainer(0, None), trainer(5, "last.ckpt"), trainer(0, "last.ckpt"), trainer(0, None, False)
+    for t in (fresh, resumed, at_zero, off):
+        ValidateAtStart().on_train_start(t, None)
+    assert fresh.calls == [True] and fresh.training  # back in training mode afterwards
+    assert resumed.calls == at_zero.calls == off.calls == []
