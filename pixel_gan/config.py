@@ -13,7 +13,7 @@ from pixel_gan.data.edges import PRESETS, resolve_preset
 from pixel_gan.data.images import DATASET_LAYOUT, IMAGE_EXTENSIONS
 
 LOSS_NAMES = ("separate", "combined", "palette")
-BACKBONES = ("pretrained", "tiny", "random")
+BACKBONES = ("pretrained", "demo", "tiny", "random")
 DISCRIMINATORS = ("patchgan", "clip")
 DATA_FOLDERS = ("train_A", "train_B", "test_A", "test_B")
 # diffusers' schedules that need only the warm-up and total steps (piecewise_constant needs its rules)
@@ -133,6 +133,7 @@ def _check_optim(cfg: DictConfig) -> None:
 
     _number(cfg, "optim.lr", above=0)
     _number(cfg, "optim.lr_disc", above=0, allow_none=True)
+    _number(cfg, "optim.lr_vae", above=0, allow_none=True)
     _number(cfg, "optim.max_grad_norm", above=0)
     _number(cfg, "optim.weight_decay", minimum=0)
     _number(cfg, "optim.eps", above=0)

@@ -131,7 +131,7 @@ class PixelGANModule(L.LightningModule):
             self.generator.unet.compile()  # in place: parameter names and checkpoints are unchanged
         self.discriminators = nn.ModuleDict(self._build_discriminators(model, resolution))
         self.lpips = PerceptualLoss(loss.get("lpips_net", "vgg"), loss.get("lpips_backbone_weights"),
-                                    random_backbone=model["backbone"] == "tiny")
+                                    random_backbone=model["backbone"] in ("demo", "tiny"))
         self.dino_struct = self._build_dino_struct(metrics)
         self.skipped_steps = 0  # optimizer steps skipped (non-finite loss) or undone (non-finite weights)
         self.consecutive_skips = 0  # iterations in a row with a skipped optimizer step
@@ -165,12 +165,24 @@ class PixelGANModule(L.LightningModule):
         o = self.optim_cfg
         adam = dict(betas=tuple(o.get("betas", (0.9, 0.999))), weight_decay=o.get("weight_decay", 1e-2), eps=o.get("eps", 1e-8))
         d_params = list({id(p): p for d in self.discriminators.values() for p in d.trainable_parameters()}.values())
-        opt_g = torch.optim.AdamW(self.generator.trainable_parameters(), lr=o["lr"], **adam)
+        opt_g = torch.optim.AdamW(self._generator_param_groups(o["lr"], o.get("lr_vae")), lr=o["lr"], **adam)
         opt_d = torch.optim.AdamW(d_params, lr=o.get("lr_disc") or o["lr"], **adam)
         total = max(int(self.trainer.max_steps), 1) if self._trainer is not None else 1
         scheds = [get_scheduler(o.get("scheduler", "constant_with_warmup"), opt, num_warmup_steps=o.get("warmup_steps", 0),
                                 num_training_steps=total) for opt in (opt_g, opt_d)]
         return [opt_g, opt_d], [{"scheduler": s, "interval": "step"} for s in scheds]
+
+    def _generator_param_groups(self, lr: float, lr_vae: float | None) -> list[dict[str, Any]]:
+        """One group at ``lr``; with ``optim.lr_vae``, the VAE adapters and skip convs get their own.
+
+        The UNet's output is amplified by 1/√ᾱ ≈ 14.6 in the one-step x0, the VAE's is not: a small
+        base (the demo) learns its skips in a few hundred steps only with a larger VAE rate.
+        """
+        named = [(n, p) for n, p in self.generator.named_parameters() if p.requires_grad]
+        if lr_vae is None:
+            return [{"params": [p for _, p in named], "lr": lr}]
+        return [{"params": [p for n, p in named if not n.startswith("vae_")], "lr": lr},
+                {"params": [p for n, p in named if n.startswith("vae_")], "lr": lr_vae}]
 
     # --- loss terms ----------------------------------------------------------------------
     def _reconstruction(self, out: Tensor, target: Tensor, lpips_weight: float) -> Tensor:

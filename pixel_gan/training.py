@@ -110,7 +110,7 @@ def scaled_optim(optim: DictConfig | dict, batch_per_device: int, world_size: in
     """The optimizer config with ``optim.lr_scaling`` applied for the effective (global) batch.
 
     global_batch = data.batch_size × world size (devices × nodes). ``fixed`` keeps ``lr``;
-    ``linear`` multiplies ``lr`` (and ``lr_disc`` if set) by global_batch / ``base_batch``, the batch
+    ``linear`` multiplies ``lr`` (and ``lr_disc``, ``lr_vae`` if set) by global_batch / ``base_batch``, the batch
     the configured LR was chosen for. The returned dict records the batch sizes and the configured
     LR next to the one in use, so the run's hparams say what it trained with.
     """
@@ -124,8 +124,9 @@ def scaled_optim(optim: DictConfig | dict, batch_per_device: int, world_size: in
     factor = global_batch / base if rule == "linear" else 1.0
     o.update(base_lr=o["lr"], lr=o["lr"] * factor, batch_per_device=int(batch_per_device),
              world_size=int(world_size), global_batch=global_batch)
-    if o.get("lr_disc"):
-        o["base_lr_disc"], o["lr_disc"] = o["lr_disc"], o["lr_disc"] * factor
+    for key in ("lr_disc", "lr_vae"):
+        if o.get(key):
+            o[f"base_{key}"], o[key] = o[key], o[key] * factor
     rank_zero_info(f"batch {batch_per_device} per device x {world_size} processes = global batch {global_batch}; "
                    f"lr {o['base_lr']:g} -> {o['lr']:g} (optim.lr_scaling={rule}, base_batch={base})")
     return o

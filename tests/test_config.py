@@ -38,11 +38,20 @@ def test_experiment_composes(name):
     assert cfg.model.backbone == "pretrained" and cfg.model.pretrained == "stabilityai/sd-turbo"
 
 
-def test_demo_and_smoke_use_the_tiny_backbone_on_cpu():
-    for name in ("demo", "smoke"):
-        cfg = compose_train(f"experiment={name}")
-        assert cfg.model.backbone == "tiny" and cfg.trainer.accelerator == "cpu"
-        assert cfg.data.generate_demo
+@pytest.mark.parametrize("name, backbone", [("demo", "demo"), ("smoke", "tiny")])
+def test_demo_uses_the_pretrained_demo_base_and_smoke_the_tiny_one_on_cpu(name, backbone):
+    cfg = compose_train(f"experiment={name}")
+    assert cfg.model.backbone == backbone and cfg.trainer.accelerator == "cpu"
+    assert cfg.data.generate_demo
+    validate_config(cfg)
+
+
+def test_the_study_in_miniature_maps_every_experiment_to_a_cpu_size():
+    """``+study=mini``: demo data, demo base, CPU, and 256/128/64 px → 64/48/32 px."""
+    for path in sorted((Path(__file__).parents[1] / "conf" / "experiment").glob("[0-9]*.yaml")):
+        cfg = compose_train(f"experiment={path.stem}", "+study=mini")
+        study_size = {"256": 64, "128": 48, "64": 32}[path.stem.split("_")[0]]
+        assert (cfg.resolution.size, cfg.model.backbone, cfg.data.generate_demo) == (study_size, "demo", True)
         validate_config(cfg)
 
 

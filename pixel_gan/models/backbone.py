@@ -183,14 +183,23 @@ def random_full_backbone(seed: int = 0) -> Backbone:
     return Backbone(*parts, source="random:sd-turbo")
 
 
+DEMO_BASE_DIR = Path(__file__).resolve().parent.parent / "assets" / "demo-base"
+
+
 def build_backbone(kind: str, pretrained: str | None = None, cache_dir: str | Path = ".cache") -> Backbone:
-    """Dispatch on ``model.backbone``: ``pretrained`` | ``tiny`` | ``random``."""
+    """Dispatch on ``model.backbone``: ``pretrained`` | ``demo`` | ``tiny`` | ``random``.
+
+    ``demo`` is the small base shipped with the package (``python -m pixel_gan.models.demo_base``
+    writes it), loaded through the same path as a ``pretrained`` directory.
+    """
     if kind == "pretrained":
         if not pretrained:
             raise WeightsNotFoundError("model.pretrained", str(pretrained), SD_TURBO_LAYOUT, "no source given")
         return load_backbone(pretrained)
+    if kind == "demo":
+        return load_backbone(str(DEMO_BASE_DIR), "model.backbone=demo")
     if kind == "tiny":
         return load_backbone(str(tiny_backbone_dir(cache_dir)))
     if kind == "random":
         return random_full_backbone()
-    raise ValueError(f"model.backbone must be one of pretrained/tiny/random, got {kind!r}")
+    raise ValueError(f"model.backbone must be one of pretrained/demo/tiny/random, got {kind!r}")
