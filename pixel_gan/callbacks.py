@@ -116,5 +116,6 @@ class StepProgressBar(RichProgressBar):
     def on_train_batch_end(self, trainer: L.Trainer, *args: Any, **kwargs: Any) -> None:
         super().on_train_batch_end(trainer, *args, **kwargs)
         if self.progress is not None and self.train_progress_bar_id is not None:
-            self.progress.update(self.train_progress_bar_id,
-                                 description=self._get_train_description(trainer.current_epoch))
+            self.progress.update(
+                self.train_progress_bar_id, description=self._get_train_description(trainer.current_epoch)
+            )

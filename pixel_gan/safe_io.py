@@ -127,8 +127,9 @@ def png_writer(image) -> Writer:
     return lambda handle: image.save(handle, format="PNG")
 
 
-def write_folder(target: PathLike, build: Callable[[Path], object],
-                 already_done: Callable[[Path], bool] | None = None) -> Path:
+def write_folder(
+    target: PathLike, build: Callable[[Path], object], already_done: Callable[[Path], bool] | None = None
+) -> Path:
     """Build a folder in a temporary sibling and rename it to ``target``: never half a folder there.
 
     An existing ``target`` is moved aside first and removed once the new one is in place (put

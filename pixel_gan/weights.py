@@ -107,5 +107,7 @@ def load_tensors(path: str | Path, what: str) -> object:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # UnpicklingError for code/objects, RuntimeError/EOFError for corrupt files
-        raise UnsafeWeightsError(f"refusing {what} {path}: not a weights-only torch file ({load_error_detail(err)}); "
-                                 "pixel-gan never runs code from a pickle") from None
+        raise UnsafeWeightsError(
+            f"refusing {what} {path}: not a weights-only torch file ({load_error_detail(err)}); "
+            "pixel-gan never runs code from a pickle"
+        ) from None

@@ -152,8 +152,9 @@ class UnpairedDataModule(L.LightningDataModule):
         """The fixed validation pairs, in order (its own generator: validating draws nothing from the global RNG)."""
         if self.val_set is None:
             self.setup("validate")
-        return DataLoader(self.val_set, shuffle=False, generator=torch.Generator().manual_seed(self.seed),
-                          **self._loader_options())
+        return DataLoader(
+            self.val_set, shuffle=False, generator=torch.Generator().manual_seed(self.seed), **self._loader_options()
+        )
 
     def describe(self) -> str:
         """One line: root, image counts, resolution, edge preset, prompts."""

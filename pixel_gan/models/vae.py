@@ -8,7 +8,7 @@ this module (not of the LoRA-wrapped VAE, so peft cannot freeze them).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from diffusers import AutoencoderKL

@@ -8,9 +8,16 @@ from pixel_gan.weights import WeightsNotFoundError
 
 
 def test_tiny_backbone_is_saved_in_hub_layout(tiny_dir):
-    for rel in ("model_index.json", "unet/config.json", "unet/diffusion_pytorch_model.safetensors",
-                "vae/config.json", "vae/diffusion_pytorch_model.safetensors", "text_encoder/config.json",
-                "text_encoder/model.safetensors", "scheduler/scheduler_config.json"):
+    for rel in (
+        "model_index.json",
+        "unet/config.json",
+        "unet/diffusion_pytorch_model.safetensors",
+        "vae/config.json",
+        "vae/diffusion_pytorch_model.safetensors",
+        "text_encoder/config.json",
+        "text_encoder/model.safetensors",
+        "scheduler/scheduler_config.json",
+    ):
         assert (tiny_dir / rel).is_file(), rel
     assert any((tiny_dir / "tokenizer" / n).is_file() for n in ("tokenizer.json", "vocab.json"))
 

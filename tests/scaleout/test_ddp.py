@@ -20,8 +20,14 @@ from safetensors.torch import load_file
 STEPS = 3
 LR = 1e-3
 PROBE = ["+callbacks.probe._target_=scaleout_probe.ScaleoutProbe", "+callbacks.probe.sample_posterior=false"]
-COMMON = ["+trainer.limit_val_batches=0", f"trainer.max_steps={STEPS}", f"optim.lr={LR}", "callbacks.model_checkpoint=null",
-          "+trainer.enable_checkpointing=false", *PROBE]
+COMMON = [
+    "+trainer.limit_val_batches=0",
+    f"trainer.max_steps={STEPS}",
+    f"optim.lr={LR}",
+    "callbacks.model_checkpoint=null",
+    "+trainer.enable_checkpointing=false",
+    *PROBE,
+]
 
 
 def finish(proc: subprocess.Popen, timeout: float = 240) -> str:
@@ -36,11 +42,19 @@ def runs(train_command, tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("ddp")
     ddp, single = root / "ddp", root / "single"
     procs = [
-        train_command.start(*COMMON, "trainer=ddp", "trainer.accelerator=cpu", "trainer.precision=32-true",
-                            "trainer.devices=2", "data.batch_size=1", f"hydra.run.dir={ddp}",
-                            f"+callbacks.probe.out_dir={ddp / 'probe'}"),
-        train_command.start(*COMMON, "data.batch_size=2", f"hydra.run.dir={single}",
-                            f"+callbacks.probe.out_dir={single / 'probe'}"),
+        train_command.start(
+            *COMMON,
+            "trainer=ddp",
+            "trainer.accelerator=cpu",
+            "trainer.precision=32-true",
+            "trainer.devices=2",
+            "data.batch_size=1",
+            f"hydra.run.dir={ddp}",
+            f"+callbacks.probe.out_dir={ddp / 'probe'}",
+        ),
+        train_command.start(
+            *COMMON, "data.batch_size=2", f"hydra.run.dir={single}", f"+callbacks.probe.out_dir={single / 'probe'}"
+        ),
     ]
     for proc in procs:
         finish(proc)
