@@ -25,6 +25,7 @@ each tensor costs page faults that would triple the step time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import dataclasses
 import json
@@ -145,18 +146,14 @@ def _reset_hwm() -> bool:
 
 
 def _mallopt(param: int, value: int) -> None:
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").mallopt(param, value)
-    except (OSError, AttributeError):
-        pass
 
 
 def _release_free_heap() -> None:
     """Hand glibc's free heap pages back to the kernel, so memory the next step reuses counts in its RSS."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _pin_malloc(on: bool) -> None:
@@ -559,8 +556,8 @@ def markdown_report(result: dict[str, Any]) -> str:
         + (
             ""
             if s["device"] == "cuda"
-            else f" On CPU each case first runs 1 warm-up + {s.get('memory_steps', 1)} memory step(s) with malloc pinned "
-            "(first round only; pinned steps are slow and are not timed)."
+            else f" On CPU each case first runs 1 warm-up + {s.get('memory_steps', 1)} memory step(s) "
+            "with malloc pinned (first round only; pinned steps are slow and are not timed)."
         ),
         "",
         "## Results",

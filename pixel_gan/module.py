@@ -9,7 +9,8 @@ One iteration reads like the DESIGN data flow:
 
 ``loss.split_backward`` (default) backpropagates the summed loss in four parts (the translation
 terms from a, the identity term of a, then the same from b) into the same gradients: identical to
-one backward on the sum, with at most 2 generator passes of activations alive instead of 6. ``loss.name=separate`` keeps the reference's three backward/step phases as baseline.
+one backward on the sum, with at most 2 generator passes of activations alive instead of 6.
+``loss.name=separate`` keeps the reference's three backward/step phases as baseline.
 """
 
 from __future__ import annotations
@@ -69,12 +70,12 @@ class StepRollback:
         params, state = self._params(), self.optimizer.state
         per_param = [state.get(p) for p in params]
         tensors = params + [t for s in per_param if s for t in s.values() if isinstance(t, Tensor)]
-        if len(tensors) != len(self._saved) or any(a is not b for a, b in zip(tensors, self._saved)):
+        if len(tensors) != len(self._saved) or any(a is not b for a, b in zip(tensors, self._saved, strict=True)):
             self._buffers = [torch.empty_like(t) for t in tensors]  # new state tensors (first step, a resume)
         with torch.no_grad():
             torch._foreach_copy_(self._buffers, tensors)
         self._saved = tensors
-        self._without_state = [p for p, s in zip(params, per_param) if not s]
+        self._without_state = [p for p, s in zip(params, per_param, strict=True) if not s]
 
     def max_abs_weights(self) -> Tensor:
         """The largest |weight| of each parameter: non-finite exactly when a weight is NaN or infinite."""
@@ -275,7 +276,7 @@ class PixelGANModule(L.LightningModule):
         Under DDP the skip decision must be collective: a rank that skips its backward while the
         others run theirs would leave their gradient all-reduce waiting forever.
         """
-        finite = all(bool(torch.isfinite(l.detach()).all()) for l in losses)
+        finite = all(bool(torch.isfinite(loss.detach()).all()) for loss in losses)
         strategy = self._parallel_strategy()
         return strategy.reduce_boolean_decision(finite, all=True) if strategy is not None else finite
 

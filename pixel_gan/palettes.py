@@ -288,7 +288,9 @@ def save_palette_file(palette: np.ndarray, path: str | Path, name: str = "pixel-
     if suffix == ".hex":
         path.write_text("".join(h[1:] + "\n" for h in rgb_to_hex(palette)))
     elif suffix == ".gpl":
-        body = "".join(f"{r:3d} {g:3d} {b:3d}\t{h}\n" for (r, g, b), h in zip(palette, rgb_to_hex(palette)))
+        body = "".join(
+            f"{r:3d} {g:3d} {b:3d}\t{h}\n" for (r, g, b), h in zip(palette, rgb_to_hex(palette), strict=True)
+        )
         path.write_text(f"GIMP Palette\nName: {name}\nColumns: {min(len(palette), 16)}\n#\n{body}")
     elif suffix in IMAGE_SUFFIXES:
         from PIL import Image

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -185,7 +186,5 @@ def fsync_dir(folder: PathLike) -> None:
 
 
 def _unlink(path: PathLike) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(path)
-    except OSError:
-        pass

@@ -272,7 +272,7 @@ class Translator:
             chunk = images[start : start + max(1, batch_size)]
             outs = self._translate_chunk(chunk, direction, edge_preset, size)
             if output_size == "input":
-                outs = [out.resize(im.size, Image.NEAREST) for out, im in zip(outs, chunk)]
+                outs = [out.resize(im.size, Image.NEAREST) for out, im in zip(outs, chunk, strict=True)]
             results.extend(outs)
         return results[0] if single else results
 
@@ -287,7 +287,7 @@ class Translator:
         outs: list[Image.Image | None] = [None] * len(chunk)
         for idxs in by_shape.values():
             batch = torch.stack([to_tensor(prepared[i]) for i in idxs])
-            for i, t in zip(idxs, self(batch, direction)):
+            for i, t in zip(idxs, self(batch, direction), strict=True):
                 outs[i] = to_pil(t)
         return [o for o in outs if o is not None]
 
@@ -310,7 +310,7 @@ class Translator:
         work = self.work_size(resolution, size)
         raws = self.translate(list(images), direction, edge_preset, work, batch_size=batch_size)
         natives = []
-        for image, raw in zip(images, raws):
+        for image, raw in zip(images, raws, strict=True):
             _, alpha = split_composite(image)
             masked = _with_mask(raw, alpha)
             if resolution == "auto":
@@ -534,7 +534,7 @@ def convert(
             except Exception as error:  # noqa: BLE001 - a failed batch fails its files, not the run
                 for job, _ in loaded:
                     _fail(report, console, job.source, f"translation failed: {type(error).__name__}: {error}")
-        for (job, _), native in zip(loaded, natives):
+        for (job, _), native in zip(loaded, natives, strict=True):
             if lock:
                 pending.append((job, native))
             else:

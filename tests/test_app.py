@@ -13,7 +13,7 @@ from PIL import Image
 
 gr = pytest.importorskip("gradio")
 
-from pixel_gan.app import PixelApp, build_app, find_translators, launch_app
+from pixel_gan.app import PixelApp, build_app, find_translators, launch_app  # noqa: E402 - after the gradio skip
 
 
 def free_port() -> int:

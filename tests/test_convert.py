@@ -152,10 +152,10 @@ def write_original_checkpoint(gen: CycleGANTurbo, tiny_dir: Path, path: Path, se
 def load_like_original(sd: dict, tiny_dir: Path) -> tuple[UNet2DConditionModel, VAEPair]:
     """CycleGAN_Turbo.load_ckpt_from_url: three UNet adapters filled by name, VAEs via load_state_dict."""
     unet = UNet2DConditionModel.from_pretrained(str(tiny_dir), subfolder="unet")
-    for adapter, targets, key in (
-        ("default_encoder", "l_target_modules_encoder", "sd_encoder"),
-        ("default_decoder", "l_target_modules_decoder", "sd_decoder"),
-        ("default_others", "l_modules_others", "sd_other"),
+    for adapter, targets in (
+        ("default_encoder", "l_target_modules_encoder"),
+        ("default_decoder", "l_target_modules_decoder"),
+        ("default_others", "l_modules_others"),
     ):
         unet.add_adapter(
             LoraConfig(

@@ -66,7 +66,9 @@ def test_two_steps_change_the_trained_weights(mode, cache_dir, tmp_path):
     )
     assert any(not torch.equal(before[k], after[k]) for k in before if "skip_convs" in k)
     assert torch.equal(before["emb_a2b"], after["emb_a2b"])  # caption embeddings are fixed
-    assert any(not torch.equal(a, p) for a, p in zip(d_before, module.discriminators["b"].trainable_parameters()))
+    assert any(
+        not torch.equal(a, p) for a, p in zip(d_before, module.discriminators["b"].trainable_parameters(), strict=True)
+    )
     assert module.skipped_steps == 0
 
 

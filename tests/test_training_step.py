@@ -153,7 +153,7 @@ def test_d_step_runs_no_generator_pass_and_g_step_leaves_d_grads_alone(cache_dir
         seen["d_grad_changed"].append(
             any(
                 (x is None) != (y is None) or (x is not None and not torch.equal(x, y))
-                for x, y in zip(before, snapshot())
+                for x, y in zip(before, snapshot(), strict=True)
             )
         )
         return out

@@ -227,7 +227,7 @@ def test_same_output_name_is_refused(one_load, run_dir, tmp_path, capsys):
 def test_setup_errors_are_one_line_exit_2(run_dir, tmp_path, capsys, args, message):
     photo(0).save(tmp_path / "a.png")
     base = {"--checkpoint": str(run_dir), "--input": str(tmp_path / "a.png"), "--output": str(tmp_path / "out")}
-    for flag, value in zip(args[::2], args[1::2]):
+    for flag, value in zip(args[::2], args[1::2], strict=True):
         base[flag] = value.format(tmp=tmp_path)
     code = main([item for pair in base.items() for item in pair])
     err = capsys.readouterr().err.strip()

@@ -264,7 +264,7 @@ def generate_demo_dataset(root: str | Path, n_train: int = 48, n_test: int = 6, 
     for folder, count in counts.items():
         if not _folder_complete(root, folder, count):
             split, domain = folder.split("_")
-            _write_folder(root / folder, count, lambda i: _image(seed, domain, split, i, size))
+            _write_folder(root / folder, count, lambda i: _image(seed, domain, split, i, size))  # noqa: B023 - called before the loop moves on
     if not (_folder_complete(root, GT_FOLDER, n_test) and (root / GT_FOLDER / GT_INFO).is_file()):
         _write_folder(root / GT_FOLDER, n_test, lambda i: ground_truth_image(seed, i, size))
         cells = {f"{i:04d}.png": size // ground_truth_grid(seed, i) for i in range(n_test)}

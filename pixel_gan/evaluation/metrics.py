@@ -33,7 +33,8 @@ Value = float | str
 #: Column order of the report and the better direction of each ("info": reported, not ranked).
 DIRECTIONS: dict[str, str] = {"dino_struct": "lower", **METRIC_DIRECTIONS, "fid": "lower", "kid": "lower"}
 DESCRIPTIONS: dict[str, str] = {
-    "dino_struct": "MSE between DINO ViT-B/8 key self-similarities of input and output (structure kept; lower is better)",
+    "dino_struct": "MSE between DINO ViT-B/8 key self-similarities of input and output "
+    "(structure kept; lower is better)",
     **METRIC_DESCRIPTIONS,
     "palette_distance": "soft-histogram palette loss of each output against the mean histogram of the test_B images "
     "at the run resolution (lower is better)",
@@ -105,7 +106,7 @@ class EvalSet:
 
 def references(photos: Sequence[Image.Image], outputs: Sequence[Image.Image]) -> list[Image.Image]:
     """Each photo at its output's size (LANCZOS): the input as the model saw it, minus the edge overlay."""
-    return [p if p.size == o.size else p.resize(o.size, Image.LANCZOS) for p, o in zip(photos, outputs)]
+    return [p if p.size == o.size else p.resize(o.size, Image.LANCZOS) for p, o in zip(photos, outputs, strict=True)]
 
 
 def pixel_metrics(
@@ -200,7 +201,7 @@ class Scorer:
         return row
 
     def _dino_struct(self, refs: Sequence[Image.Image], outputs: Sequence[Image.Image]) -> float:
-        scores = [self.dino(to_batch(r), to_batch(o)).item() for r, o in zip(refs, outputs)]
+        scores = [self.dino(to_batch(r), to_batch(o)).item() for r, o in zip(refs, outputs, strict=True)]
         return float(sum(scores) / len(scores))
 
     def _distribution(self, outputs: Sequence[Image.Image], art: Sequence[Image.Image]) -> dict[str, Value]:

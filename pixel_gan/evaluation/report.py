@@ -124,7 +124,7 @@ def markdown_table(rows: Sequence[Row], columns: Sequence[str], directions: Mapp
         "| " + " | ".join(["row", *(_header(c, directions) for c in columns)]) + " |",
         "|" + "---|" * (len(columns) + 1),
     ]
-    for i, (row, vals) in enumerate(zip(rows, values)):
+    for i, (row, vals) in enumerate(zip(rows, values, strict=True)):
         name = _md(row.name) + (f" *({row.kind})*" if row.kind in ("baseline", "untrained") else "")
         cells = []
         for c in columns:
@@ -144,7 +144,7 @@ def html_table(
         for c in columns
     )
     body = []
-    for i, (row, vals) in enumerate(zip(rows, values)):
+    for i, (row, vals) in enumerate(zip(rows, values, strict=True)):
         cells = []
         for c in columns:
             text = html.escape(format_value(vals, c))
@@ -211,7 +211,7 @@ def save_grid(report: Report, out_dir: Path, display_px: int) -> list[list[str |
     folder = out_dir / "images"
     folder.mkdir(parents=True, exist_ok=True)
     grid: list[list[str | None]] = []
-    for i, (photo, name) in enumerate(zip(report.inputs, report.input_names)):
+    for i, (photo, name) in enumerate(zip(report.inputs, report.input_names, strict=True)):
         line: list[str | None] = []
         rel = f"images/{i:02d}-{slug(name)}-input.png"
         write_file(out_dir / rel, png_writer(fit_for_display(photo, display_px)))
@@ -317,9 +317,9 @@ def render_markdown(report: Report, grid: list[list[str | None]], curves: list[t
     columns = report.grid_rows
     out.append("| input | " + " | ".join(_md(r.name) for r in columns) + " |")
     out.append("|" + "---|" * (len(columns) + 1))
-    for line, name in zip(grid, report.input_names):
+    for line, name in zip(grid, report.input_names, strict=True):
         cells = [f"![{_md(name)}]({line[0]})"]
-        for rel, row in zip(line[1:], columns):
+        for rel, row in zip(line[1:], columns, strict=True):
             cells.append(f"![{_md(row.name)}]({rel})" if rel else _md(_missing(row)))
         out.append("| " + " | ".join(cells) + " |")
     out += ["", "## Training curves", ""]
@@ -382,9 +382,9 @@ def render_html(report: Report, grid: list[list[str | None]], curves: list[tuple
         + "".join(f"<th>{e(r.name)}</th>" for r in columns)
         + "</tr></thead><tbody>",
     ]
-    for line, name in zip(grid, report.input_names):
+    for line, name in zip(grid, report.input_names, strict=True):
         cells = [f"<td><img src='{e(line[0])}' alt='{e(name)}'><small>{e(name)}</small></td>"]
-        for rel, row in zip(line[1:], columns):
+        for rel, row in zip(line[1:], columns, strict=True):
             cells.append(
                 f"<td><img src='{e(rel)}' alt='{e(row.name)}'></td>"
                 if rel

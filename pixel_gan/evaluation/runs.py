@@ -162,7 +162,7 @@ def discover_runs(patterns: str | Sequence[str] | None) -> Discovery:
     for path in found:
         unique.setdefault(path.resolve(), path)
     runs = [Run(path=p, meta=_read_meta(p)) for p in unique.values()]
-    for run, name in zip(runs, unique_names([r.path for r in runs])):
+    for run, name in zip(runs, unique_names([r.path for r in runs]), strict=True):
         run.name = name
     if not runs:
         details = "".join(f"\n  {line}" for line in Discovery([], skipped).skipped_lines())

@@ -28,7 +28,7 @@ def skip_channels(block_out_channels: tuple[int, ...] | list[int]) -> list[tuple
     enc_skips = [chans[0], *chans[:-1]]
     rev = chans[::-1]
     dec_inputs = [rev[max(i - 1, 0)] for i in range(len(rev))]
-    return list(zip(enc_skips[::-1], dec_inputs))
+    return list(zip(enc_skips[::-1], dec_inputs, strict=True))
 
 
 class SkipVAE(nn.Module):
@@ -76,7 +76,7 @@ class SkipVAE(nn.Module):
             z = self.vae.post_quant_conv(z)
         h = dec.conv_in(z)
         h = self._run(dec.mid_block, h, None)
-        for conv, skip, block in zip(self.skip_convs, reversed(skips), dec.up_blocks):
+        for conv, skip, block in zip(self.skip_convs, reversed(skips), dec.up_blocks, strict=True):
             h = h + conv(skip * self.gamma)
             h = self._run(block, h, None)
         h = dec.conv_out(dec.conv_act(dec.conv_norm_out(h)))

@@ -40,7 +40,7 @@ def test_training_writes_metrics_jsonl_and_tensorboard_tags(trained_runs: Path) 
         for tag in VAL_KEYS:  # the jsonl holds exactly the numbers TensorBoard got, validation by validation
             logged = [e.value for e in sorted(events.Scalars(tag), key=lambda e: e.step)]
             assert len(logged) == len(rows), tag
-            for row, value in zip(rows, logged):
+            for row, value in zip(rows, logged, strict=True):
                 assert abs(row[tag] - value) <= 1e-6 * max(1.0, abs(value)), tag
         grid = events.Images("val/images")[0]  # input | translation | reconstruction | ground truth rows
         assert grid.height == 4 * 32 + 5 * 2, grid.height  # 32 px images, make_grid's 2 px padding

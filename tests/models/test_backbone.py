@@ -26,7 +26,7 @@ def test_tiny_backbone_round_trips_through_the_pretrained_path(tiny_dir, cache_d
     via_tiny = build_backbone("tiny", cache_dir=cache_dir)
     via_path = build_backbone("pretrained", pretrained=str(tiny_dir))
     assert tiny_backbone_dir(cache_dir) == tiny_dir  # cached: built once
-    for a, b in zip(via_tiny.unet.state_dict().values(), via_path.unet.state_dict().values()):
+    for a, b in zip(via_tiny.unet.state_dict().values(), via_path.unet.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     assert via_path.scheduler.config.timestep_spacing == "trailing"
     ids = via_path.tokenizer("pixel art", padding="max_length", max_length=77, truncation=True).input_ids

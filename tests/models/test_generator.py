@@ -84,7 +84,7 @@ def test_trainable_state_round_trip(tiny_generator, tiny_dir):
     from pixel_gan.models.backbone import load_backbone
     from pixel_gan.models.generator import CycleGANTurbo, LoraSettings
 
-    for n, p in tiny_generator.named_parameters():
+    for p in tiny_generator.parameters():
         if p.requires_grad:
             p.data.add_(torch.randn_like(p) * 0.01)
     state = tiny_generator.trainable_state_dict()

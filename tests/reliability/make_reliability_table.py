@@ -23,7 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bad_input_cases import FILE_CASES, FileCase
+from bad_input_cases import FILE_CASES, FileCase  # noqa: E402 - importable once HERE is on sys.path
 
 DOC = HERE.parents[1] / "docs" / "reliability.md"
 MARKERS = {

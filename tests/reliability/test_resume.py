@@ -54,7 +54,11 @@ def assert_same_training_state(resumed: Path, reference: Path, context: str) -> 
     assert set(got["state_dict"]) == set(want["state_dict"]), context
     for key, value in want["state_dict"].items():
         torch.testing.assert_close(
-            got["state_dict"][key], value, rtol=0, atol=1e-6, msg=lambda m: f"{key}: {m}; {context}"
+            got["state_dict"][key],
+            value,
+            rtol=0,
+            atol=1e-6,
+            msg=lambda m: f"{key}: {m}; {context}",  # noqa: B023 - called inside assert_close
         )
     for got_opt, want_opt in zip(got["optimizer_states"], want["optimizer_states"], strict=True):
         for index, state in want_opt["state"].items():

@@ -113,7 +113,10 @@ def test_weights_equal_the_single_process_run_with_the_same_global_batch(runs):
             assert relative[-1] < 0.25, key
     assert len(relative) > 0.9 * sum(not k.startswith("buffer.") for k in init)
     assert torch.tensor(relative).median() < 0.01
-    flat = lambda run: torch.cat([(run[k] - init[k]).flatten() for k in init if not k.startswith("buffer.")])
+
+    def flat(run: dict) -> torch.Tensor:
+        return torch.cat([(run[k] - init[k]).flatten() for k in init if not k.startswith("buffer.")])
+
     want = flat(single)
     assert ((flat(ddp) - want).norm() / want.norm()).item() < 0.02
 
