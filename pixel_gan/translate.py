@@ -128,7 +128,7 @@ def _with_mask(raw: Image.Image, alpha: Image.Image | None) -> Image.Image:
     if alpha is None:
         return raw
     rgba = raw.convert("RGBA")
-    rgba.putalpha(alpha.resize(raw.size, Image.BOX if alpha.width >= raw.width else Image.NEAREST))
+    rgba.putalpha(alpha.resize(raw.size, Image.Resampling.BOX if alpha.width >= raw.width else Image.Resampling.NEAREST))
     return rgba
 
 
@@ -240,7 +240,7 @@ class Translator:
         """Composite onto white, resize (longer side ``size``, multiples of 8), draw the edge preset."""
         image, _ = split_composite(image)
         w, h = fit_size(*image.size, size or self.resolution)
-        return apply_edge_preset(image.resize((w, h), Image.LANCZOS), self._preset(edge_preset))
+        return apply_edge_preset(image.resize((w, h), Image.Resampling.LANCZOS), self._preset(edge_preset))
 
     @torch.inference_mode()
     def __call__(self, x: Tensor, direction: str = "a2b") -> Tensor:
@@ -272,7 +272,7 @@ class Translator:
             chunk = images[start : start + max(1, batch_size)]
             outs = self._translate_chunk(chunk, direction, edge_preset, size)
             if output_size == "input":
-                outs = [out.resize(im.size, Image.NEAREST) for out, im in zip(outs, chunk, strict=True)]
+                outs = [out.resize(im.size, Image.Resampling.NEAREST) for out, im in zip(outs, chunk, strict=True)]
             results.extend(outs)
         return results[0] if single else results
 

@@ -29,12 +29,12 @@ def nearest_kmeans(
     photo: Image.Image, size: Size, cell: int = 1, n_colors: int = 16, resample: str = "box", seed: int = 0
 ) -> Image.Image:
     """Box (or nearest) downscale to native size, k-means palette of ``n_colors``, nearest upscale."""
-    filters = {"box": Image.BOX, "nearest": Image.NEAREST}
+    filters = {"box": Image.Resampling.BOX, "nearest": Image.Resampling.NEAREST}
     if resample not in filters:
         raise ValueError(f"resample must be one of {sorted(filters)}, got {resample!r}")
     small = photo.convert("RGB").resize(native_size(size, cell), filters[resample])
     art = quantize(np.asarray(small), n_colors=n_colors, seed=seed)
-    return Image.fromarray(art).resize(size, Image.NEAREST)
+    return Image.fromarray(art).resize(size, Image.Resampling.NEAREST)
 
 
 def pixeloe_status() -> str:
@@ -80,9 +80,9 @@ def pixeloe(
     )
     art = Image.fromarray(np.ascontiguousarray(np.asarray(out, dtype=np.uint8)[..., ::-1]))
     if art.size != native:  # PixelOE sizes by area; keep the grid exact
-        art = art.resize(native, Image.NEAREST)
+        art = art.resize(native, Image.Resampling.NEAREST)
     art = Image.fromarray(quantize(np.asarray(art), n_colors=n_colors, seed=seed))
-    return art.resize(size, Image.NEAREST)
+    return art.resize(size, Image.Resampling.NEAREST)
 
 
 @dataclass

@@ -175,13 +175,13 @@ def slug(text: str) -> str:
 def upscale_for_display(image: Image.Image, display_px: int) -> Image.Image:
     """Nearest-upscale by a whole factor so the longer side reaches about ``display_px``: pixels stay sharp."""
     k = max(1, round(display_px / max(image.size)))
-    return image if k == 1 else image.resize((image.width * k, image.height * k), Image.NEAREST)
+    return image if k == 1 else image.resize((image.width * k, image.height * k), Image.Resampling.NEAREST)
 
 
 def fit_for_display(image: Image.Image, display_px: int) -> Image.Image:
     """A photo scaled (LANCZOS) so its longer side is ``display_px``."""
     scale = display_px / max(image.size)
-    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
+    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.LANCZOS)
 
 
 def comparison_grid(lines: Sequence[Sequence[Image.Image]], display_px: int = 128, pad: int = 4) -> Image.Image:
