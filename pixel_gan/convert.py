@@ -264,7 +264,8 @@ def _skip_conv(sub: Mapping[str, Tensor], i: int, scale: float, prefix: str) -> 
         absent = [k for k in keys if k not in sub]
         if absent:
             raise ConversionError(f"sd_vae_enc/dec lacks {prefix}{absent[0]} (the skip conv's LoRA)")
-        return merge_1x1_lora(*(sub[k] for k in keys), scale)
+        weight, lora_a, lora_b = (sub[k] for k in keys)
+        return merge_1x1_lora(weight, lora_a, lora_b, scale)
     if f"{base}.weight" in sub:
         return sub[f"{base}.weight"].float()
     raise ConversionError(f"sd_vae_enc/dec lacks {prefix}{base} (the VAE skip convs)")

@@ -128,7 +128,9 @@ def _with_mask(raw: Image.Image, alpha: Image.Image | None) -> Image.Image:
     if alpha is None:
         return raw
     rgba = raw.convert("RGBA")
-    rgba.putalpha(alpha.resize(raw.size, Image.Resampling.BOX if alpha.width >= raw.width else Image.Resampling.NEAREST))
+    rgba.putalpha(
+        alpha.resize(raw.size, Image.Resampling.BOX if alpha.width >= raw.width else Image.Resampling.NEAREST)
+    )
     return rgba
 
 

@@ -12,6 +12,16 @@ from pixel_gan.logging_utils import quiet_libraries
 torch.set_num_threads(1)
 quiet_libraries()
 
+#: Fixtures that run train.py, evaluate.py or ``python -m pixel_gan.bench`` as a subprocess.
+SUBPROCESS_FIXTURES = {"train_cli", "train_command", "trained_runs", "evaluate_cli", "evaluated", "smoke_result"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses a subprocess fixture ``subprocess``, so ``-m`` can select or skip them."""
+    for item in items:
+        if SUBPROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.subprocess)
+
 
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory) -> str:

@@ -106,7 +106,10 @@ class EvalSet:
 
 def references(photos: Sequence[Image.Image], outputs: Sequence[Image.Image]) -> list[Image.Image]:
     """Each photo at its output's size (LANCZOS): the input as the model saw it, minus the edge overlay."""
-    return [p if p.size == o.size else p.resize(o.size, Image.Resampling.LANCZOS) for p, o in zip(photos, outputs, strict=True)]
+    return [
+        p if p.size == o.size else p.resize(o.size, Image.Resampling.LANCZOS)
+        for p, o in zip(photos, outputs, strict=True)
+    ]
 
 
 def pixel_metrics(

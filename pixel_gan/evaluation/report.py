@@ -181,7 +181,9 @@ def upscale_for_display(image: Image.Image, display_px: int) -> Image.Image:
 def fit_for_display(image: Image.Image, display_px: int) -> Image.Image:
     """A photo scaled (LANCZOS) so its longer side is ``display_px``."""
     scale = display_px / max(image.size)
-    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.LANCZOS)
+    return image.resize(
+        (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.LANCZOS
+    )
 
 
 def comparison_grid(lines: Sequence[Sequence[Image.Image]], display_px: int = 128, pad: int = 4) -> Image.Image:

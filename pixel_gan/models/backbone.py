@@ -171,7 +171,10 @@ def _byte_level_vocab() -> dict[str, int]:
     return vocab
 
 
-def _build_parts(unet_cfg: dict, vae_cfg: dict, text_cfg: dict, seed: int = 0) -> tuple:
+Parts = tuple[UNet2DConditionModel, AutoencoderKL, CLIPTextModel, CLIPTokenizer, DDPMScheduler]
+
+
+def _build_parts(unet_cfg: dict, vae_cfg: dict, text_cfg: dict, seed: int = 0) -> Parts:
     """Random parts drawn from their own seed; the caller's RNG is left as it was, so a run that builds
     the tiny backbone into an empty cache trains exactly like one that finds it there."""
     with torch.random.fork_rng(devices=[]):
@@ -179,7 +182,7 @@ def _build_parts(unet_cfg: dict, vae_cfg: dict, text_cfg: dict, seed: int = 0) -
         return _draw_parts(unet_cfg, vae_cfg, text_cfg)
 
 
-def _draw_parts(unet_cfg: dict, vae_cfg: dict, text_cfg: dict) -> tuple:
+def _draw_parts(unet_cfg: dict, vae_cfg: dict, text_cfg: dict) -> Parts:
     vocab = _byte_level_vocab()
     tokenizer = CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
     special = {

@@ -67,7 +67,7 @@ class Recipe:
     threads: int = 2
 
 
-def render_domains(recipe: Recipe) -> dict[int, list[np.ndarray]]:
+def render_domains(recipe: Recipe) -> dict[int, np.ndarray]:
     """size → uint8 array (2N, size, size, 3): N photos (domain A) then N pixel-art images (domain B)."""
     photos, art = [], []
     for i in range(recipe.images_per_domain):

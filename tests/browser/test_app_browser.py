@@ -17,6 +17,8 @@ from PIL import Image
 
 from pixel_gan.palettes import get_palette
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = os.environ.get("PIXEL_GAN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

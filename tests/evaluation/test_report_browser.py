@@ -61,6 +61,7 @@ def test_every_img_points_to_an_existing_file(evaluated) -> None:
         assert (page.parent / src).is_file(), src
 
 
+@pytest.mark.browser
 def test_report_renders_with_images_in_headless_chromium(evaluated, tmp_path: Path) -> None:
     browser = chromium()
     if browser is None:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hydra import compose, initialize_config_dir
 
 from pixel_gan.config import CONF_DIR
@@ -62,6 +63,7 @@ def fake_slurm(folder: Path) -> Path:
     return folder
 
 
+@pytest.mark.subprocess
 def test_sweep_of_the_eleven_experiments_generates_one_slurm_array(tmp_path):
     bin_dir = fake_slurm(tmp_path / "bin")
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
