@@ -20,7 +20,7 @@ import threading
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
 import numpy as np
@@ -140,7 +140,8 @@ class SafeCheckpointIO(TorchCheckpointIO):
 # --- RNG state -------------------------------------------------------------------------------
 def collect_rng_states() -> dict[str, Any]:
     """All global RNG states as tensors and plain Python values (loadable with weights_only=True)."""
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    legacy = cast(tuple[str, np.ndarray, int, int, float], np.random.get_state())  # legacy=True: a tuple
+    kind, keys, pos, has_gauss, cached = legacy
     states: dict[str, Any] = {
         "torch": torch.get_rng_state(),
         "numpy": {

@@ -103,7 +103,8 @@ def write_files(targets: Sequence[tuple[PathLike, Writer]], inputs: Iterable[Pat
             os.replace(tmp, path)
             placed.append(path)
     except BaseException:
-        for leftover in [*temporaries, *placed]:
+        leftovers: list[PathLike] = [*temporaries, *placed]
+        for leftover in leftovers:
             _unlink(leftover)
         raise
     for folder in {p.parent for p in paths}:

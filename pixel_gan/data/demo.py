@@ -19,6 +19,7 @@ read, so learning can be measured against a target.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,7 +100,7 @@ def _roof(yy: np.ndarray, xx: np.ndarray, apex: float, eave: float, cx: float, h
     return (t >= 0) & (t <= 1) & (np.abs(xx - cx) <= half * t)
 
 
-_MASKS = {"disc": _disc, "ellipse": _ellipse, "hill": _hill, "rect": _rect, "roof": _roof}
+_MASKS: dict[str, Callable[..., np.ndarray]] = {"disc": _disc, "ellipse": _ellipse, "hill": _hill, "rect": _rect, "roof": _roof}
 
 
 @dataclass(frozen=True)

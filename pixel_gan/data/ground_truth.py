@@ -110,5 +110,6 @@ def at_size(image: Image.Image, cell: int, size: tuple[int, int]) -> tuple[Image
     The cells scale with the image (cell × new width / old width, rounded, at least 1), so
     metrics compare at the translation's size without inventing colours.
     """
-    resized = image if image.size == tuple(size) else image.resize(tuple(size), Image.Resampling.NEAREST)
+    wh = (size[0], size[1])
+    resized = image if image.size == wh else image.resize(wh, Image.Resampling.NEAREST)
     return resized, max(1, round(cell * size[0] / image.width))

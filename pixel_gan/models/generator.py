@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 import torch
@@ -80,7 +80,8 @@ def lora_settings(values: Mapping[str, Any] | None, where: str) -> LoraSettings:
     """``LoraSettings`` from a config mapping; an unknown key or a value of the wrong type is a
     ``ValueError`` naming ``where.<key>`` (a config key or a file) instead of a TypeError later."""
     values = dict(values or {})
-    defaults = {f.name: f.default if f.default is not MISSING else f.default_factory() for f in fields(LoraSettings)}
+    fresh = LoraSettings()
+    defaults = {f.name: getattr(fresh, f.name) for f in fields(fresh)}
     for key, value in values.items():
         if key not in defaults:
             raise ValueError(f"{where}.{key} is not a LoRA setting; known: {', '.join(defaults)}")
@@ -189,6 +190,10 @@ class CycleGANTurbo(nn.Module):
 
     H and W must be multiples of 8 (the VAE's downsampling).
     """
+
+    alpha_bar: Tensor
+    emb_a2b: Tensor
+    emb_b2a: Tensor
 
     def __init__(
         self,

@@ -39,12 +39,13 @@ class SkipVAE(nn.Module):
         self.vae = vae
         self.gamma = gamma
         self.scaling_factor = float(vae.config.scaling_factor)
-        self.skip_convs = nn.ModuleList(
+        convs = [
             nn.Conv2d(c_in, c_out, kernel_size=1, bias=False)
             for c_in, c_out in skip_channels(vae.config.block_out_channels)
-        )
-        for conv in self.skip_convs:
+        ]
+        for conv in convs:
             nn.init.constant_(conv.weight, skip_init)
+        self.skip_convs = nn.ModuleList(convs)
         self.grad_ckpt = False
 
     def _run(self, fn: Callable[..., Tensor], *args: Tensor | None) -> Tensor:
