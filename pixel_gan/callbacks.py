@@ -55,7 +55,11 @@ class MetricsJsonl(Callback):
         if not values:
             return
         now = time.time()
-        row: dict[str, float] = {"step": int(trainer.global_step), "epoch": int(trainer.current_epoch), "wall_time": round(now, 3)}
+        row: dict[str, float] = {
+            "step": int(trainer.global_step),
+            "epoch": int(trainer.current_epoch),
+            "wall_time": round(now, 3),
+        }
         if self._fit_start is not None:
             row["elapsed_s"] = round(now - self._fit_start, 3)
         row.update(sorted(values.items()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
@@ -29,6 +29,13 @@ SCHEDULERS_WITHOUT_EXTRA_ARGS = (
 
 class ConfigError(ValueError):
     """A config value that cannot work; the message names the key and what would."""
+
+
+def plain_dict(cfg: Any) -> dict[str, Any]:
+    """A config node as a plain dict with interpolations resolved (a mapping is copied, None is empty)."""
+    if isinstance(cfg, DictConfig):
+        return cast(dict[str, Any], OmegaConf.to_container(cfg, resolve=True))
+    return dict(cfg or {})
 
 
 def _get(cfg: DictConfig, key: str) -> Any:
@@ -99,7 +106,7 @@ def validate_config(cfg: DictConfig) -> None:
     for key in ("low_threshold", "high_threshold", "min_area"):
         _number(cfg, f"edge_preset.{key}", integer=True, minimum=0, allow_none=True)
     try:
-        resolve_preset(OmegaConf.to_container(cfg.edge_preset, resolve=True))
+        resolve_preset(cast(dict[str, Any], OmegaConf.to_container(cfg.edge_preset, resolve=True)))
     except ValueError as err:
         raise ConfigError(f"edge_preset: {err}") from err
 
@@ -148,9 +155,7 @@ def _check_lora(cfg: DictConfig) -> None:
 
     values = _get(cfg, "model.lora")
     try:
-        lora_settings(
-            OmegaConf.to_container(values, resolve=True) if isinstance(values, DictConfig) else values, "model.lora"
-        )
+        lora_settings(plain_dict(values) if isinstance(values, DictConfig) else values, "model.lora")
     except (ValueError, TypeError) as err:
         raise ConfigError(str(err)) from None
 

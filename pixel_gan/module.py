@@ -24,11 +24,10 @@ import torch
 import torch.nn.functional as F
 from diffusers.optimization import get_scheduler
 from lightning.pytorch.strategies import ParallelStrategy
-from omegaconf import DictConfig, OmegaConf
 from torch import Tensor, nn
 from torchvision.utils import make_grid
 
-from pixel_gan.config import ConfigError
+from pixel_gan.config import ConfigError, plain_dict
 from pixel_gan.losses.adversarial import discriminator_adversarial_loss, generator_adversarial_loss
 from pixel_gan.losses.palette import palette_loss
 from pixel_gan.losses.perceptual import PerceptualLoss
@@ -90,10 +89,6 @@ class StepRollback:
             self.optimizer.state.pop(p, None)
 
 
-def _plain(cfg: Any) -> dict:
-    return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg or {})
-
-
 def cast_frozen_(*modules: nn.Module, dtype: torch.dtype) -> None:
     """Hold the frozen (requires_grad=False) parameters of ``modules`` in ``dtype``; trainable ones keep theirs."""
     for module in modules:
@@ -122,7 +117,7 @@ class PixelGANModule(L.LightningModule):
         metrics: Mapping | None = None,
     ) -> None:
         super().__init__()
-        model, loss, optim, metrics = _plain(model), _plain(loss), _plain(optim), _plain(metrics)
+        model, loss, optim, metrics = plain_dict(model), plain_dict(loss), plain_dict(optim), plain_dict(metrics)
         self.save_hyperparameters(
             {
                 "model": model,

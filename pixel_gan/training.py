@@ -22,7 +22,7 @@ from pixel_gan.checkpointing import (
     SafeCheckpointIO,
     check_lightning_checkpoint,
 )
-from pixel_gan.config import ConfigError, validate_config
+from pixel_gan.config import ConfigError, plain_dict, validate_config
 from pixel_gan.export import save_translator
 from pixel_gan.logging_utils import quiet_libraries
 from pixel_gan.module import CheckpointMismatchError, PixelGANModule
@@ -62,7 +62,7 @@ def resolve_ckpt_path(cfg: DictConfig, output_dir: Path) -> str | None:
 
 def translator_meta(cfg: DictConfig, prompts: tuple[str, str], step: int) -> dict[str, Any]:
     """What ``translator.yaml`` records: base model, adapters, captions, resolution, edge preset."""
-    model = OmegaConf.to_container(cfg.model, resolve=True)
+    model = plain_dict(cfg.model)
     return {
         "model": {k: model[k] for k in ("name", "backbone", "pretrained", "cache_dir", "lora")},
         "prompts": list(prompts),
@@ -119,7 +119,7 @@ def scaled_optim(optim: DictConfig | dict, batch_per_device: int, world_size: in
     the configured LR was chosen for. The returned dict records the batch sizes and the configured
     LR next to the one in use, so the run's hparams say what it trained with.
     """
-    o = OmegaConf.to_container(optim, resolve=True) if isinstance(optim, DictConfig) else dict(optim)
+    o = plain_dict(optim)
     rule, base = o.get("lr_scaling", "fixed"), o.get("base_batch", 1)
     if rule not in LR_SCALING_RULES:
         raise ConfigError(f"optim.lr_scaling must be one of {', '.join(LR_SCALING_RULES)}; got {rule!r}")

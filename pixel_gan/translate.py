@@ -20,7 +20,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 import torch
@@ -137,6 +137,10 @@ def _with_mask(raw: Image.Image, alpha: Image.Image | None) -> Image.Image:
 # --------------------------------------------------------------------------- palette step
 
 
+def _image_list(image_or_list: Image.Image | Sequence[Image.Image]) -> list[Image.Image]:
+    return [image_or_list] if isinstance(image_or_list, Image.Image) else list(image_or_list)
+
+
 def quantize_native(native: Image.Image, palette: PaletteSpec, dither: bool = False, seed: int = 0) -> Image.Image:
     """Palette step at native size (one dither cell = one art pixel); ``palette`` None keeps the colours."""
     if palette is None:
@@ -250,6 +254,28 @@ class Translator:
         out = self.generator(x.to(self.device, self.dtype), direction, sample_posterior=False)
         return out.float().cpu()
 
+    @overload
+    def translate(
+        self,
+        image_or_list: Image.Image,
+        direction: str = "a2b",
+        edge_preset: str | dict | None = None,
+        size: int | None = None,
+        output_size: OutputSize = "native",
+        batch_size: int = 8,
+    ) -> Image.Image: ...
+
+    @overload
+    def translate(
+        self,
+        image_or_list: Sequence[Image.Image],
+        direction: str = "a2b",
+        edge_preset: str | dict | None = None,
+        size: int | None = None,
+        output_size: OutputSize = "native",
+        batch_size: int = 8,
+    ) -> list[Image.Image]: ...
+
     def translate(
         self,
         image_or_list: Image.Image | Sequence[Image.Image],
@@ -268,7 +294,7 @@ class Translator:
         if output_size not in ("native", "input"):
             raise ValueError(f"output_size must be 'native' or 'input', got {output_size!r}")
         single = isinstance(image_or_list, Image.Image)
-        images = [image_or_list] if single else list(image_or_list)
+        images = _image_list(image_or_list)
         results: list[Image.Image] = []
         for start in range(0, len(images), max(1, batch_size)):
             chunk = images[start : start + max(1, batch_size)]
@@ -321,6 +347,36 @@ class Translator:
                 natives.append(pixelize(masked, size=native_size(*raw.size, resolution or self.resolution)))
         return natives
 
+    @overload
+    def pixel_art(
+        self,
+        image_or_list: Image.Image,
+        resolution: Resolution = None,
+        palette: PaletteSpec = None,
+        dither: bool = False,
+        upscale: int = 1,
+        direction: str = "a2b",
+        edge_preset: str | dict | None = None,
+        size: int | None = None,
+        lock_palette: bool = True,
+        batch_size: int = 8,
+    ) -> Image.Image: ...
+
+    @overload
+    def pixel_art(
+        self,
+        image_or_list: Sequence[Image.Image],
+        resolution: Resolution = None,
+        palette: PaletteSpec = None,
+        dither: bool = False,
+        upscale: int = 1,
+        direction: str = "a2b",
+        edge_preset: str | dict | None = None,
+        size: int | None = None,
+        lock_palette: bool = True,
+        batch_size: int = 8,
+    ) -> list[Image.Image]: ...
+
     def pixel_art(
         self,
         image_or_list: Image.Image | Sequence[Image.Image],
@@ -341,7 +397,7 @@ class Translator:
         so frames of an animation share colours.
         """
         single = isinstance(image_or_list, Image.Image)
-        images = [image_or_list] if single else list(image_or_list)
+        images = _image_list(image_or_list)
         natives = self.render_native(images, resolution, direction, edge_preset, size, batch_size)
         resolved = resolve_palette(palette)
         if isinstance(resolved, int) and lock_palette and len(natives) > 1:
@@ -542,7 +598,7 @@ def convert(
             else:
                 _write(job, native, settings, settings.palette, report, console)
         advance(len(batch))
-    if pending:
+    if pending and isinstance(settings.palette, int):  # pending fills only when the palette is locked
         palette = PaletteLock().fit([n for _, n in pending], int(settings.palette))
         for job, native in pending:
             _write(job, native, settings, palette, report, console)

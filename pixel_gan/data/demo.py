@@ -100,7 +100,13 @@ def _roof(yy: np.ndarray, xx: np.ndarray, apex: float, eave: float, cx: float, h
     return (t >= 0) & (t <= 1) & (np.abs(xx - cx) <= half * t)
 
 
-_MASKS: dict[str, Callable[..., np.ndarray]] = {"disc": _disc, "ellipse": _ellipse, "hill": _hill, "rect": _rect, "roof": _roof}
+_MASKS: dict[str, Callable[..., np.ndarray]] = {
+    "disc": _disc,
+    "ellipse": _ellipse,
+    "hill": _hill,
+    "rect": _rect,
+    "roof": _roof,
+}
 
 
 @dataclass(frozen=True)

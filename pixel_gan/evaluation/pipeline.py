@@ -7,11 +7,11 @@ import time
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
+from pixel_gan.config import plain_dict
 from pixel_gan.data.ground_truth import GT_FOLDER, GroundTruthError
 from pixel_gan.evaluation.baselines import build_baselines
 from pixel_gan.evaluation.metrics import DESCRIPTIONS, DIRECTIONS, EvalSet, Scorer
@@ -53,10 +53,6 @@ def ground_truth_rows(rows: list[Row], untrained: Mapping[str, Row]) -> list[Row
 
 class RunSkipped(RuntimeError):
     """A run that cannot be evaluated; its reason goes into the report's skipped list."""
-
-
-def _plain(cfg: Any) -> dict:
-    return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg or {})
 
 
 def _test_set(run: Run, data_root: str | None, max_images: int | None, cache: dict[Path, EvalSet]) -> EvalSet:
@@ -141,7 +137,7 @@ def _baseline_rows(test: EvalSet, resolutions: list[int], scorer: Scorer, cfg: M
     from pixel_gan.translate import fit_size
 
     rows = []
-    for baseline in build_baselines(_plain(cfg.get("baselines"))):
+    for baseline in build_baselines(plain_dict(cfg.get("baselines"))):
         for resolution in resolutions:
             name = baseline.name if len(resolutions) == 1 else f"{baseline.name} @ {resolution} px"
             if baseline.status:
@@ -162,7 +158,7 @@ def _baseline_rows(test: EvalSet, resolutions: list[int], scorer: Scorer, cfg: M
 
 def run_evaluation(cfg: Mapping | DictConfig) -> Path:
     """Evaluate ``cfg.runs`` and write the report into ``cfg.out_dir``; returns the report folder."""
-    cfg = _plain(cfg)
+    cfg = plain_dict(cfg)
     discovery = discover_runs(cfg.get("runs"))
     skipped = discovery.skipped_lines()
     for line in skipped:
@@ -207,7 +203,7 @@ def run_evaluation(cfg: Mapping | DictConfig) -> Path:
     fid_notes = next((r.values.get("fid_notes") for r in rows if r.values.get("fid_notes")), None)
     if fid_notes:
         notes.append(f"FID/KID details: {fid_notes}.")
-    notes += [f"Baseline {b.name}: {b.description}" for b in build_baselines(_plain(cfg.get("baselines")))]
+    notes += [f"Baseline {b.name}: {b.description}" for b in build_baselines(plain_dict(cfg.get("baselines")))]
     if gt_rows:
         notes.append(GT_NOTE)
     report = Report(
