@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -270,7 +271,7 @@ def plot_curves(
         fig.tight_layout()
         folder.mkdir(parents=True, exist_ok=True)
         rel = f"curves/{slug(metric)}.png"
-        write_file(out_dir / rel, lambda handle, figure=fig: figure.savefig(handle, format="png"))
+        write_file(out_dir / rel, partial(fig.savefig, format="png"))
         written.append((metric, rel))
     return written
 
@@ -385,7 +386,7 @@ def render_html(report: Report, grid: list[list[str | None]], curves: list[tuple
         + "</tr></thead><tbody>",
     ]
     for line, name in zip(grid, report.input_names, strict=True):
-        cells = [f"<td><img src='{e(line[0])}' alt='{e(name)}'><small>{e(name)}</small></td>"]
+        cells = [f"<td><img src='{e(line[0] or '')}' alt='{e(name)}'><small>{e(name)}</small></td>"]
         for rel, row in zip(line[1:], columns, strict=True):
             cells.append(
                 f"<td><img src='{e(rel)}' alt='{e(row.name)}'></td>"
