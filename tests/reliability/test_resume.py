@@ -67,6 +67,7 @@ def assert_same_training_state(resumed: Path, reference: Path, context: str) -> 
     assert [s["last_epoch"] for s in got["lr_schedulers"]] == [s["last_epoch"] for s in want["lr_schedulers"]]
 
 
+@pytest.mark.slow
 def test_killed_or_preempted_run_resumes_to_the_uninterrupted_weights(train_cli, tmp_path):
     seed = random.randrange(2**31)
     rng = random.Random(seed)

@@ -36,6 +36,10 @@ def finish(proc: subprocess.Popen, timeout: float = 240) -> str:
     return out
 
 
+# Every test reads the two training runs of the ``runs`` fixture (about 30 s together).
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def runs(train_command, tmp_path_factory) -> dict[str, Path]:
     """The DDP run (2 ranks, batch 1 each) and the single-process run (batch 2), side by side."""

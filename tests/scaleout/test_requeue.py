@@ -12,6 +12,7 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 STEPS = 6
@@ -46,6 +47,7 @@ def saved_step(path: Path) -> int | None:
         return None
 
 
+@pytest.mark.slow
 def test_usr2_saves_requeues_and_resumes(train_command, tmp_path):
     sweep = tmp_path / "sweep"
     last = sweep / "0_smoke" / "checkpoints" / "last.ckpt"

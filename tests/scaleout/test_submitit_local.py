@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 import yaml
 
 
+@pytest.mark.slow
 def test_two_job_multirun_through_submitit_local_writes_both_checkpoints(train_command, tmp_path):
     sweep = tmp_path / "sweep"
     result = train_command.run(
