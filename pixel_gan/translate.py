@@ -347,36 +347,6 @@ class Translator:
                 natives.append(pixelize(masked, size=native_size(*raw.size, resolution or self.resolution)))
         return natives
 
-    @overload
-    def pixel_art(
-        self,
-        image_or_list: Image.Image,
-        resolution: Resolution = None,
-        palette: PaletteSpec = None,
-        dither: bool = False,
-        upscale: int = 1,
-        direction: str = "a2b",
-        edge_preset: str | dict | None = None,
-        size: int | None = None,
-        lock_palette: bool = True,
-        batch_size: int = 8,
-    ) -> Image.Image: ...
-
-    @overload
-    def pixel_art(
-        self,
-        image_or_list: Sequence[Image.Image],
-        resolution: Resolution = None,
-        palette: PaletteSpec = None,
-        dither: bool = False,
-        upscale: int = 1,
-        direction: str = "a2b",
-        edge_preset: str | dict | None = None,
-        size: int | None = None,
-        lock_palette: bool = True,
-        batch_size: int = 8,
-    ) -> list[Image.Image]: ...
-
     def pixel_art(
         self,
         image_or_list: Image.Image | Sequence[Image.Image],
