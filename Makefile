@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install demo test bench tensorboard app clean
+.PHONY: install demo test test-fast lint bench tensorboard app clean
 
 install: $(STAMP)
 
@@ -23,6 +23,16 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+## The suite without the slow training tests and the headless-browser tests: for iterating.
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+## ruff (lint + format check) and mypy, configured in pyproject.toml.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python -m pixel_gan.bench --write docs/benchmarks.md

@@ -18,8 +18,11 @@ def main(cfg: DictConfig) -> float | None:
         metrics = train(cfg)
     name = cfg.get("optimized_metric")
     if name and name not in metrics:
-        logging.getLogger(__name__).warning("optimized_metric=%s was not logged (logged: %s); returning None",
-                                            name, ", ".join(sorted(metrics)) or "nothing")
+        logging.getLogger(__name__).warning(
+            "optimized_metric=%s was not logged (logged: %s); returning None",
+            name,
+            ", ".join(sorted(metrics)) or "nothing",
+        )
     return metrics.get(name) if name else None
 
 

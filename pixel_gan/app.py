@@ -100,8 +100,9 @@ def _run_name(export_dir: Path, roots: Sequence[Path]) -> str:
     return run.name
 
 
-def find_translators(outputs_root: str | Path | None = "outputs",
-                     checkpoints: Sequence[str | Path] = ()) -> list[TranslatorEntry]:
+def find_translators(
+    outputs_root: str | Path | None = "outputs", checkpoints: Sequence[str | Path] = ()
+) -> list[TranslatorEntry]:
     """Exported translators under ``outputs_root`` (recursively) plus the given folders, labelled
     ``experiment · resolution · edges · loss — run`` from their translator.yaml; newest run first."""
     from pixel_gan.translate import describe_meta
@@ -196,8 +197,10 @@ def check_upload(path: Path, max_bytes: int, max_pixels: int) -> None:
     except Exception as error:  # noqa: BLE001 - Pillow raises many types for non-images
         raise _error(f"{name}: not a readable image: {describe_load_error(path, error)}") from None
     if width * height > max_pixels:
-        raise _error(f"{name}: image is {width}×{height} = {width * height / 1e6:.1f} megapixels; "
-                     f"the limit is {max_pixels / 1e6:.0f}")
+        raise _error(
+            f"{name}: image is {width}×{height} = {width * height / 1e6:.1f} megapixels; "
+            f"the limit is {max_pixels / 1e6:.0f}"
+        )
 
 
 def _display(name: str) -> str:
@@ -238,9 +241,15 @@ class Settings:
 class PixelApp:
     """State and handlers behind the UI; ``build()`` lays out the Blocks."""
 
-    def __init__(self, entries: Sequence[TranslatorEntry], work_dir: Path, examples: Sequence[Path] = (),
-                 max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int = MAX_UPLOAD_PIXELS,
-                 device: str = "auto") -> None:
+    def __init__(
+        self,
+        entries: Sequence[TranslatorEntry],
+        work_dir: Path,
+        examples: Sequence[Path] = (),
+        max_bytes: int = MAX_UPLOAD_BYTES,
+        max_pixels: int = MAX_UPLOAD_PIXELS,
+        device: str = "auto",
+    ) -> None:
         self.entries = {e.label: e for e in entries}
         self.work_dir = work_dir.resolve()
         self.upload_dir = self.work_dir / "gradio"
@@ -281,17 +290,28 @@ class PixelApp:
                 raise _error(f"cannot read the palette file: {error}") from None
         return resolve_palette(_choice(palette or "none", PALETTE_CHOICES, "palette"))
 
-    def _settings(self, resolution: Any, edge_preset: Any, palette: Any, palette_file: Any, dither: Any,
-                  upscale: Any, direction: Any) -> Settings:
+    def _settings(
+        self,
+        resolution: Any,
+        edge_preset: Any,
+        palette: Any,
+        palette_file: Any,
+        dither: Any,
+        upscale: Any,
+        direction: Any,
+    ) -> Settings:
         from pixel_gan.translate import parse_resolution
 
         size = _choice(resolution or TRAINED, NATIVE_SIZES, "output size")
         edges = _choice(edge_preset or TRAINED, EDGE_CHOICES, "edge preset")
-        return Settings(resolution=None if size == TRAINED else parse_resolution(size),
-                        edge_preset=None if edges == TRAINED else edges,
-                        palette=self._palette(palette, palette_file), dither=bool(dither),
-                        upscale=int(_choice(upscale or "1", UPSCALE_CHOICES, "upscale")),
-                        direction=DIRECTIONS[_choice(direction or A2B, list(DIRECTIONS), "direction")])
+        return Settings(
+            resolution=None if size == TRAINED else parse_resolution(size),
+            edge_preset=None if edges == TRAINED else edges,
+            palette=self._palette(palette, palette_file),
+            dither=bool(dither),
+            upscale=int(_choice(upscale or "1", UPSCALE_CHOICES, "upscale")),
+            direction=DIRECTIONS[_choice(direction or A2B, list(DIRECTIONS), "direction")],
+        )
 
     def _entries(self, labels: Any) -> list[TranslatorEntry]:
         if isinstance(labels, str):
@@ -301,9 +321,19 @@ class PixelApp:
         return [self.entries[_choice(label, list(self.entries), "translator")] for label in labels]
 
     # -- handlers ---------------------------------------------------------------------------
-    def convert(self, image_path: Any, labels: Any, resolution: Any = TRAINED, edge_preset: Any = TRAINED,
-                palette: Any = "none", palette_file: Any = None, dither: Any = False, upscale: Any = "8",
-                direction: Any = A2B, request: Any = None) -> tuple[list, list[str], str]:
+    def convert(
+        self,
+        image_path: Any,
+        labels: Any,
+        resolution: Any = TRAINED,
+        edge_preset: Any = TRAINED,
+        palette: Any = "none",
+        palette_file: Any = None,
+        dither: Any = False,
+        upscale: Any = "8",
+        direction: Any = A2B,
+        request: Any = None,
+    ) -> tuple[list, list[str], str]:
         """Input + settings → (gallery items, download paths, status line)."""
         from pixel_gan.safe_io import png_writer, write_files
         from pixel_gan.translate import load_image, quantize_native, upscaled
@@ -324,8 +354,9 @@ class PixelApp:
             start = time.perf_counter()
             try:
                 translator = self.cache.get(entry.path)
-                native = translator.render_native([image], settings.resolution, settings.direction,
-                                                  settings.edge_preset)[0]
+                native = translator.render_native(
+                    [image], settings.resolution, settings.direction, settings.edge_preset
+                )[0]
                 final = quantize_native(native, settings.palette, settings.dither)
             except Exception as error:  # noqa: BLE001 - shown to the user as one line
                 raise _error(f"{entry.label}: {type(error).__name__}: {error}") from None
@@ -355,39 +386,65 @@ class PixelApp:
 
         labels = list(self.entries)
         with gr.Blocks(title="pixel-gan", delete_cache=(1800, 3600)) as blocks:
-            gr.Markdown("# pixel-gan\nPhoto → pixel art with your trained translators. Upload an image, "
-                        "pick one or more translators, convert, and download the PNGs.")
+            gr.Markdown(
+                "# pixel-gan\nPhoto → pixel art with your trained translators. Upload an image, "
+                "pick one or more translators, convert, and download the PNGs."
+            )
             with gr.Row():
                 with gr.Column(scale=1):
-                    image = gr.Image(label="Input image", type="filepath", image_mode=None,
-                                     sources=["upload", "clipboard"], elem_id="input-image", height=280)
+                    image = gr.Image(
+                        label="Input image",
+                        type="filepath",
+                        image_mode=None,
+                        sources=["upload", "clipboard"],
+                        elem_id="input-image",
+                        height=280,
+                    )
                     if self.examples:
                         gr.Examples([[str(p)] for p in self.examples], inputs=[image], label="Examples")
-                    checkpoints = gr.CheckboxGroup(labels, value=labels[:1], label="Translators",
-                                                   elem_id="translators")
+                    checkpoints = gr.CheckboxGroup(labels, value=labels[:1], label="Translators", elem_id="translators")
                     with gr.Row():
-                        resolution = gr.Dropdown(NATIVE_SIZES, value=TRAINED, label="Output size (art pixels)",
-                                                 elem_id="native-size")
+                        resolution = gr.Dropdown(
+                            NATIVE_SIZES, value=TRAINED, label="Output size (art pixels)", elem_id="native-size"
+                        )
                         upscale = gr.Dropdown(UPSCALE_CHOICES, value="8", label="Upscale ×", elem_id="upscale")
                     with gr.Row():
-                        palette = gr.Dropdown(PALETTE_CHOICES, value="none", label="Palette (name or k-means colours)",
-                                              elem_id="palette")
+                        palette = gr.Dropdown(
+                            PALETTE_CHOICES, value="none", label="Palette (name or k-means colours)", elem_id="palette"
+                        )
                         edges = gr.Dropdown(EDGE_CHOICES, value=TRAINED, label="Edge preset", elem_id="edge-preset")
                     with gr.Accordion("More options", open=False):
-                        palette_file = gr.File(label="Palette file (.hex, .gpl or swatch image)",
-                                               file_types=[".hex", ".gpl", ".png"], type="filepath")
+                        palette_file = gr.File(
+                            label="Palette file (.hex, .gpl or swatch image)",
+                            file_types=[".hex", ".gpl", ".png"],
+                            type="filepath",
+                        )
                         dither = gr.Checkbox(False, label="Dither (ordered 4×4)")
                         direction = gr.Radio(list(DIRECTIONS), value=A2B, label="Direction")
                     run = gr.Button("Convert", variant="primary", elem_id="convert")
                 with gr.Column(scale=2):
-                    gallery = gr.Gallery(label="Input and results", columns=3, object_fit="contain", height=420,
-                                         elem_classes="pixelated", elem_id="results")
-                    downloads = gr.File(label="Downloads (PNG: native size and upscaled)", file_count="multiple",
-                                        elem_id="downloads", interactive=False)
+                    gallery = gr.Gallery(
+                        label="Input and results",
+                        columns=3,
+                        object_fit="contain",
+                        height=420,
+                        elem_classes="pixelated",
+                        elem_id="results",
+                    )
+                    downloads = gr.File(
+                        label="Downloads (PNG: native size and upscaled)",
+                        file_count="multiple",
+                        elem_id="downloads",
+                        interactive=False,
+                    )
                     status = gr.Markdown(elem_id="status")
-            run.click(self.convert, [image, checkpoints, resolution, edges, palette, palette_file, dither,
-                                     upscale, direction], [gallery, downloads, status],
-                      api_name="convert", concurrency_limit=1)
+            run.click(
+                self.convert,
+                [image, checkpoints, resolution, edges, palette, palette_file, dither, upscale, direction],
+                [gallery, downloads, status],
+                api_name="convert",
+                concurrency_limit=1,
+            )
             blocks.unload(self.drop_session)
         blocks.pixel_app = self  # launch_app reads the folders and limits from here
         return blocks
@@ -409,9 +466,15 @@ def _use_work_dir(work_dir: Path) -> None:
     os.environ["GRADIO_EXAMPLES_CACHE"] = str(work_dir / "examples-cache")
 
 
-def build_app(checkpoints: Sequence[str | Path] = (), outputs_root: str | Path | None = "outputs",
-              work_dir: str | Path | None = None, examples_dir: str | Path | None = None,
-              max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int = MAX_UPLOAD_PIXELS, device: str = "auto"):
+def build_app(
+    checkpoints: Sequence[str | Path] = (),
+    outputs_root: str | Path | None = "outputs",
+    work_dir: str | Path | None = None,
+    examples_dir: str | Path | None = None,
+    max_bytes: int = MAX_UPLOAD_BYTES,
+    max_pixels: int = MAX_UPLOAD_PIXELS,
+    device: str = "auto",
+):
     """The UI as a ``gr.Blocks``; launch it with :func:`launch_app` (which applies the file rules).
 
     ``work_dir`` holds everything the app writes and serves (a fresh temporary folder by default,
@@ -422,9 +485,11 @@ def build_app(checkpoints: Sequence[str | Path] = (), outputs_root: str | Path |
     entries = find_translators(outputs_root, checkpoints)
     if not entries:
         where = ", ".join(str(p) for p in [*checkpoints, outputs_root] if p)
-        raise FileNotFoundError(f"no exported translators found in {where or 'nothing'} (a training run writes "
-                                "<run>/translator/; try: python train.py experiment=smoke)"
-                                " — or pass --checkpoints DIR")
+        raise FileNotFoundError(
+            f"no exported translators found in {where or 'nothing'} (a training run writes "
+            "<run>/translator/; try: python train.py experiment=smoke)"
+            " — or pass --checkpoints DIR"
+        )
     if work_dir is None:
         work_dir = Path(tempfile.mkdtemp(prefix="pixel-gan-app-"))
         atexit.register(shutil.rmtree, work_dir, True)
@@ -436,20 +501,35 @@ def build_app(checkpoints: Sequence[str | Path] = (), outputs_root: str | Path |
     return PixelApp(entries, work, examples, max_bytes, max_pixels, device).build()
 
 
-def launch_app(blocks, host: str = "127.0.0.1", port: int = 7860, prevent_thread_lock: bool = False,
-               quiet: bool = False):
+def launch_app(
+    blocks, host: str = "127.0.0.1", port: int = 7860, prevent_thread_lock: bool = False, quiet: bool = False
+):
     """Serve with the file rules: only the session result folder is an extra allowed path, uploads are
     capped in bytes at the server too, nothing is shared publicly."""
     app: PixelApp = blocks.pixel_app
-    return blocks.launch(server_name=host, server_port=port, share=False, prevent_thread_lock=prevent_thread_lock,
-                         allowed_paths=[str(app.sessions_dir)], max_file_size=app.max_bytes, css=CSS, quiet=quiet,
-                         show_error=True, footer_links=[], ssr_mode=False)
+    return blocks.launch(
+        server_name=host,
+        server_port=port,
+        share=False,
+        prevent_thread_lock=prevent_thread_lock,
+        allowed_paths=[str(app.sessions_dir)],
+        max_file_size=app.max_bytes,
+        css=CSS,
+        quiet=quiet,
+        show_error=True,
+        footer_links=[],
+        ssr_mode=False,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pixel-gan app", description="Web UI: compare translators on your images.")
-    parser.add_argument("--checkpoints", nargs="*", default=[],
-                        help="translator folders, run folders, or folders of runs (in addition to --outputs-root)")
+    parser.add_argument(
+        "--checkpoints",
+        nargs="*",
+        default=[],
+        help="translator folders, run folders, or folders of runs (in addition to --outputs-root)",
+    )
     parser.add_argument("--outputs-root", default="outputs", help="searched recursively for <run>/translator/")
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: this machine only)")
     parser.add_argument("--port", type=int, default=7860)
@@ -468,8 +548,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     quiet_libraries()
     try:
-        blocks = build_app(args.checkpoints, args.outputs_root, args.work_dir, args.examples,
-                           int(args.max_upload_mb * 1024 * 1024), int(args.max_megapixels * 1e6), args.device)
+        blocks = build_app(
+            args.checkpoints,
+            args.outputs_root,
+            args.work_dir,
+            args.examples,
+            int(args.max_upload_mb * 1024 * 1024),
+            int(args.max_megapixels * 1e6),
+            args.device,
+        )
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -25,6 +25,7 @@ each tensor costs page faults that would triple the step time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import dataclasses
 import json
@@ -65,7 +66,9 @@ THREADS_NOTE = "one torch thread per case on CPU: OpenMP barrier waits on a shar
 GPU_TARGET_MB = 24 * 1024  # full-size 512² bf16 + checkpointing, lean step
 GPU_COMMANDS = tuple(
     f"python -m pixel_gan.bench --model sd_turbo_random --device cuda --precision {p} --resolutions 256 512 "
-    f"--write docs/benchmarks-gpu-{name}.md" for p, name in (("bf16-mixed", "bf16"), ("32-true", "fp32")))
+    f"--write docs/benchmarks-gpu-{name}.md"
+    for p, name in (("bf16-mixed", "bf16"), ("32-true", "fp32"))
+)
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
 PINNED_MMAP_BYTES = 4096  # one page: see _pin_malloc
 _pinned = False  # whether this process runs with malloc pinned (timed steps must not)
@@ -102,9 +105,15 @@ class Case:
     def overrides(self) -> list[str]:
         """Hydra overrides that turn the training config into this case."""
         loss, split = MODES[self.mode]
-        out = [f"model={self.model}", f"loss={loss}", f"loss.split_backward={str(split).lower()}",
-               f"resolution.size={self.resolution}", f"trainer={'gpu' if self.device == 'cuda' else 'cpu'}",
-               f"trainer.precision={self.precision}", f"data.batch_size={self.batch_size}"]
+        out = [
+            f"model={self.model}",
+            f"loss={loss}",
+            f"loss.split_backward={str(split).lower()}",
+            f"resolution.size={self.resolution}",
+            f"trainer={'gpu' if self.device == 'cuda' else 'cpu'}",
+            f"trainer.precision={self.precision}",
+            f"data.batch_size={self.batch_size}",
+        ]
         out += [f"model.{k}={str(bool(self.switches.get(k, False))).lower()}" for k in SWITCHES]
         if self.lpips_net:
             out.append(f"loss.lpips_net={self.lpips_net}")
@@ -137,18 +146,14 @@ def _reset_hwm() -> bool:
 
 
 def _mallopt(param: int, value: int) -> None:
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").mallopt(param, value)
-    except (OSError, AttributeError):
-        pass
 
 
 def _release_free_heap() -> None:
     """Hand glibc's free heap pages back to the kernel, so memory the next step reuses counts in its RSS."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _pin_malloc(on: bool) -> None:
@@ -244,8 +249,17 @@ def _step_probe(module: Any, case: Case):
                 peak = torch.cuda.max_memory_allocated() / 2**20
             elif phase == "memory":
                 peak = ((_status_mb("VmHWM") or 0.0) if self.hwm else self.sampler.stop_mb()) - self.base
-            self.records.append({"phase": phase, "wall": wall, "cpu": cpu, "peak": peak, "passes": self.passes,
-                                 "base": self.base, "pinned": _pinned})
+            self.records.append(
+                {
+                    "phase": phase,
+                    "wall": wall,
+                    "cpu": cpu,
+                    "peak": peak,
+                    "passes": self.passes,
+                    "base": self.base,
+                    "pinned": _pinned,
+                }
+            )
             if device == "cpu" and len(self.records) == mem_steps:
                 _pin_malloc(False)
 
@@ -258,8 +272,9 @@ def _synthetic_batches(case: Case, count: int) -> list[dict[str, Any]]:
 
     g = torch.Generator().manual_seed(0)
     shape = (case.batch_size, 3, case.resolution, case.resolution)
-    return [{"a": torch.rand(shape, generator=g) * 2 - 1, "b": torch.rand(shape, generator=g) * 2 - 1}
-            for _ in range(count)]
+    return [
+        {"a": torch.rand(shape, generator=g) * 2 - 1, "b": torch.rand(shape, generator=g) * 2 - 1} for _ in range(count)
+    ]
 
 
 def run_case(case: Case) -> dict[str, Any]:
@@ -287,31 +302,60 @@ def run_case(case: Case) -> dict[str, Any]:
     cfg = compose_train_config(*case.overrides(), output_dir=os.devnull)
     L.seed_everything(0, verbose=False)
     t0 = time.perf_counter()
-    module = PixelGANModule(model=cfg.model, loss=cfg.loss, optim=cfg.optim, resolution=cfg.resolution.size,
-                            image_log_every_n_steps=0, max_consecutive_skips=0)
+    module = PixelGANModule(
+        model=cfg.model,
+        loss=cfg.loss,
+        optim=cfg.optim,
+        resolution=cfg.resolution.size,
+        image_log_every_n_steps=0,
+        max_consecutive_skips=0,
+    )
     build_s = time.perf_counter() - t0
     probe = _step_probe(module, case)
     total = case.memory_phase + case.warmup + case.steps
-    trainer = L.Trainer(accelerator="gpu" if case.device == "cuda" else "cpu", devices=1, precision=case.precision,
-                        max_steps=total, max_epochs=-1, logger=False, callbacks=[probe],
-                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                        limit_val_batches=0, num_sanity_val_steps=0, default_root_dir=os.devnull)
+    trainer = L.Trainer(
+        accelerator="gpu" if case.device == "cuda" else "cpu",
+        devices=1,
+        precision=case.precision,
+        max_steps=total,
+        max_epochs=-1,
+        logger=False,
+        callbacks=[probe],
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        default_root_dir=os.devnull,
+    )
     trainer.fit(module, train_dataloaders=DataLoader(_synthetic_batches(case, total), batch_size=None))
     probe.handle.remove()
     recs = probe.records
     if len(recs) < total:
         raise RuntimeError(f"{case.label}: only {len(recs)} of {total} steps ran")
-    timed = recs[case.memory_phase + case.warmup:]
-    measured = timed if case.device == "cuda" else recs[case.memory_warmup:case.memory_phase]
+    timed = recs[case.memory_phase + case.warmup :]
+    measured = timed if case.device == "cuda" else recs[case.memory_warmup : case.memory_phase]
     return {
-        "label": case.label, "mode": case.mode, "split_backward": MODES[case.mode][1], "loss": MODES[case.mode][0],
-        "resolution": case.resolution, "model": case.model, "device": case.device, "precision": case.precision,
-        "batch_size": case.batch_size, "switches": {k: bool(case.switches.get(k)) for k in SWITCHES},
-        "lpips_net": str(cfg.loss.lpips_net), "threads": torch.get_num_threads(),
-        "step_s": [r["wall"] for r in timed], "cpu_s": [r["cpu"] for r in timed],
-        "peak_mb": [r["peak"] for r in measured], "gen_passes": [r["passes"] for r in recs],
-        "base_mb": measured[0]["base"] if measured else None, "build_s": build_s,
-        "skipped_steps": module.skipped_steps, "pinned_timed_steps": sum(r["pinned"] for r in timed),
+        "label": case.label,
+        "mode": case.mode,
+        "split_backward": MODES[case.mode][1],
+        "loss": MODES[case.mode][0],
+        "resolution": case.resolution,
+        "model": case.model,
+        "device": case.device,
+        "precision": case.precision,
+        "batch_size": case.batch_size,
+        "switches": {k: bool(case.switches.get(k)) for k in SWITCHES},
+        "lpips_net": str(cfg.loss.lpips_net),
+        "threads": torch.get_num_threads(),
+        "step_s": [r["wall"] for r in timed],
+        "cpu_s": [r["cpu"] for r in timed],
+        "peak_mb": [r["peak"] for r in measured],
+        "gen_passes": [r["passes"] for r in recs],
+        "base_mb": measured[0]["base"] if measured else None,
+        "build_s": build_s,
+        "skipped_steps": module.skipped_steps,
+        "pinned_timed_steps": sum(r["pinned"] for r in timed),
     }
 
 
@@ -354,12 +398,19 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
     passes = sorted(set(pooled["gen_passes"]))
     out = {k: v for k, v in first.items() if k not in pooled}
     out["base_mb"] = next((r["base_mb"] for r in runs if r.get("base_mb") is not None), None)
-    out.update(step_s=statistics.median(pooled["step_s"]), step_s_min=min(pooled["step_s"]),
-               cpu_s=statistics.median(pooled["cpu_s"]), peak_mb=max(pooled["peak_mb"]),
-               peak_mb_median=statistics.median(pooled["peak_mb"]),
-               gen_passes=passes[0] if len(passes) == 1 else statistics.mean(pooled["gen_passes"]),
-               samples=len(pooled["step_s"]), rounds=len(runs), build_s=statistics.median(r["build_s"] for r in runs),
-               round_step_s=[r["step_s"] for r in runs], round_cpu_s=[r["cpu_s"] for r in runs])
+    out.update(
+        step_s=statistics.median(pooled["step_s"]),
+        step_s_min=min(pooled["step_s"]),
+        cpu_s=statistics.median(pooled["cpu_s"]),
+        peak_mb=max(pooled["peak_mb"]),
+        peak_mb_median=statistics.median(pooled["peak_mb"]),
+        gen_passes=passes[0] if len(passes) == 1 else statistics.mean(pooled["gen_passes"]),
+        samples=len(pooled["step_s"]),
+        rounds=len(runs),
+        build_s=statistics.median(r["build_s"] for r in runs),
+        round_step_s=[r["step_s"] for r in runs],
+        round_cpu_s=[r["cpu_s"] for r in runs],
+    )
     return out
 
 
@@ -381,9 +432,13 @@ def compute_ratios(cases: list[dict[str, Any]]) -> dict[str, dict[str, dict[str,
             a, b = by_key.get((res, num)), by_key.get((res, den))
             if a is None or b is None:
                 continue
-            entry: dict[str, Any] = {"time": _matched(a, b, "step_s"), "cpu_time": _matched(a, b, "cpu_s"),
-                                     "peak": a["peak_mb"] / b["peak_mb"] if b["peak_mb"] > 0 else None,
-                                     "time_target": t_time, "peak_target": t_peak}
+            entry: dict[str, Any] = {
+                "time": _matched(a, b, "step_s"),
+                "cpu_time": _matched(a, b, "cpu_s"),
+                "peak": a["peak_mb"] / b["peak_mb"] if b["peak_mb"] > 0 else None,
+                "time_target": t_time,
+                "peak_target": t_peak,
+            }
             entry["time_met"] = None if t_time is None else entry["time"] <= t_time
             entry["cpu_time_met"] = None if t_time is None else entry["cpu_time"] <= t_time
             entry["peak_met"] = None if t_peak is None or entry["peak"] is None else entry["peak"] <= t_peak
@@ -394,12 +449,25 @@ def compute_ratios(cases: list[dict[str, Any]]) -> dict[str, dict[str, dict[str,
 def gpu_target(cases: list[dict[str, Any]]) -> dict[str, Any]:
     """The full-size 512² bf16 + checkpointing ≤ 24 GB check, or why it was not measured."""
     for c in cases:
-        if (c.get("device") == "cuda" and c.get("resolution") == 512 and c.get("model") != "tiny"
-                and c.get("label") == "lean+grad_ckpt" and "bf16" in c.get("precision", "") and "error" not in c):
-            return {"measured": True, "peak_mb": c["peak_mb"], "target_mb": GPU_TARGET_MB,
-                    "met": c["peak_mb"] <= GPU_TARGET_MB}
-    reason = ("not measured: no GPU in this environment" if not _cuda_available()
-              else "not measured: run --model sd_turbo_random --device cuda --precision bf16-mixed --resolutions 512")
+        if (
+            c.get("device") == "cuda"
+            and c.get("resolution") == 512
+            and c.get("model") != "tiny"
+            and c.get("label") == "lean+grad_ckpt"
+            and "bf16" in c.get("precision", "")
+            and "error" not in c
+        ):
+            return {
+                "measured": True,
+                "peak_mb": c["peak_mb"],
+                "target_mb": GPU_TARGET_MB,
+                "met": c["peak_mb"] <= GPU_TARGET_MB,
+            }
+    reason = (
+        "not measured: no GPU in this environment"
+        if not _cuda_available()
+        else "not measured: run --model sd_turbo_random --device cuda --precision bf16-mixed --resolutions 512"
+    )
     return {"measured": False, "target_mb": GPU_TARGET_MB, "reason": reason}
 
 
@@ -425,10 +493,17 @@ def machine_info() -> dict[str, Any]:
             cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "load_avg": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
-            "python": platform.python_version(), "torch": torch.__version__, "lightning": lightning.__version__,
-            "diffusers": diffusers.__version__, "platform": platform.platform()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "load_avg": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "lightning": lightning.__version__,
+        "diffusers": diffusers.__version__,
+        "platform": platform.platform(),
+    }
 
 
 # ----------------------------------------------------------------------------- report
@@ -447,32 +522,55 @@ def markdown_report(result: dict[str, Any]) -> str:
     """The benchmarks page: machine, command, table, ratios against the targets."""
     m, s = result["machine"], result["settings"]
     lines = [
-        "# Training-step benchmarks", "",
-        "Written by `python -m pixel_gan.bench` (see `pixel_gan/bench.py` for how each figure is measured).", "",
-        "## Machine", "",
+        "# Training-step benchmarks",
+        "",
+        "Written by `python -m pixel_gan.bench` (see `pixel_gan/bench.py` for how each figure is measured).",
+        "",
+        "## Machine",
+        "",
         f"- CPU: {m['cpu']}, {m['cores']} cores; torch threads per case: {m['torch_threads']}",
         f"- load average at start / end: {m['load_avg']} / {result.get('load_avg_end')}"
-        + (" (other jobs shared this machine; wall times carry their noise, CPU seconds less so)"
-           if max(m["load_avg"] or [0]) > 1.5 else ""),
+        + (
+            " (other jobs shared this machine; wall times carry their noise, CPU seconds less so)"
+            if max(m["load_avg"] or [0]) > 1.5
+            else ""
+        ),
         f"- Python {m['python']}, torch {m['torch']}, lightning {m['lightning']}, diffusers {m['diffusers']}",
-        f"- {m['platform']}", "",
-        "## Command", "", "```", result["command"], "```", "",
+        f"- {m['platform']}",
+        "",
+        "## Command",
+        "",
+        "```",
+        result["command"],
+        "```",
+        "",
         f"Model `{s['model']}`, device `{s['device']}`, precision `{s['precision']}`, batch {s['batch_size']}, "
         f"{s['warmup']} warm-up + {s['steps']} timed steps per case, {s['rounds']} round(s) (cases interleaved), "
         f"each case in a fresh child process; total wall time {result['wall_s']:.0f} s."
-        + (" `compile` cases run in the first round only (each fresh process compiles again) and are compared "
-           "with the first round of the others."
-           if "compile" in s.get("switches", []) and s["rounds"] > 1 else "")
-        + ("" if s["device"] == "cuda" else
-           f" On CPU each case first runs 1 warm-up + {s.get('memory_steps', 1)} memory step(s) with malloc pinned "
-           "(first round only; pinned steps are slow and are not timed)."), "",
-        "## Results", "",
+        + (
+            " `compile` cases run in the first round only (each fresh process compiles again) and are compared "
+            "with the first round of the others."
+            if "compile" in s.get("switches", []) and s["rounds"] > 1
+            else ""
+        )
+        + (
+            ""
+            if s["device"] == "cuda"
+            else f" On CPU each case first runs 1 warm-up + {s.get('memory_steps', 1)} memory step(s) "
+            "with malloc pinned (first round only; pinned steps are slow and are not timed)."
+        ),
+        "",
+        "## Results",
+        "",
         "step = median wall seconds per training iteration (G step + D step); cpu = median process CPU seconds; "
-        + ("peak = `torch.cuda.max_memory_allocated` during the step (absolute)."
-           if s["device"] == "cuda" else
-           "peak = largest resident-set growth during a step above the resident size just before it "
-           "(activations, gradients, temporaries; weights and optimizer state are in the baseline, shown as base).")
-        + " G passes = generator forwards per iteration, counted with a forward hook.", "",
+        + (
+            "peak = `torch.cuda.max_memory_allocated` during the step (absolute)."
+            if s["device"] == "cuda"
+            else "peak = largest resident-set growth during a step above the resident size just before it "
+            "(activations, gradients, temporaries; weights and optimizer state are in the baseline, shown as base)."
+        )
+        + " G passes = generator forwards per iteration, counted with a forward hook.",
+        "",
         "| res | case | loss | split | step s | cpu s | peak MB | base MB | G passes |",
         "|---:|---|---|---|---:|---:|---:|---:|---:|",
     ]
@@ -480,33 +578,57 @@ def markdown_report(result: dict[str, Any]) -> str:
         if "error" in c:
             lines.append(f"| {c['resolution']} | {c['label']} | | | error: {c['error']} | | | | |")
             continue
-        lines.append(f"| {c['resolution']} | {c['label']} | {c['loss']} | {str(c['split_backward']).lower()} | "
-                     f"{c['step_s']:.2f} | {c['cpu_s']:.2f} | {c['peak_mb']:.0f} | {c.get('base_mb') or 0:.0f} | "
-                     f"{c['gen_passes']:g} |")
-    lines += ["", "## Ratios against the targets", "",
-              "Pass-count limits: lean/separate 6/8 = 0.75× time; lean keeps at most 2 generator passes of "
-              "activations alive (its backward runs in four parts: fake + rec and idt, per domain) against 4 in "
-              "separate's cycle phase and 6 in naive: 0.5× and 0.33× activation memory. The discriminator forward "
-              "of the GAN term, LPIPS and the D step weigh the same in every mode, so measured ratios sit above "
-              "these limits where the generator is small.", "",
-              "| res | ratio | time (wall) | time (CPU) | peak |", "|---:|---|---|---|---|"]
+        lines.append(
+            f"| {c['resolution']} | {c['label']} | {c['loss']} | {str(c['split_backward']).lower()} | "
+            f"{c['step_s']:.2f} | {c['cpu_s']:.2f} | {c['peak_mb']:.0f} | {c.get('base_mb') or 0:.0f} | "
+            f"{c['gen_passes']:g} |"
+        )
+    lines += [
+        "",
+        "## Ratios against the targets",
+        "",
+        "Pass-count limits: lean/separate 6/8 = 0.75× time; lean keeps at most 2 generator passes of "
+        "activations alive (its backward runs in four parts: fake + rec and idt, per domain) against 4 in "
+        "separate's cycle phase and 6 in naive: 0.5× and 0.33× activation memory. The discriminator forward "
+        "of the GAN term, LPIPS and the D step weigh the same in every mode, so measured ratios sit above "
+        "these limits where the generator is small.",
+        "",
+        "| res | ratio | time (wall) | time (CPU) | peak |",
+        "|---:|---|---|---|---|",
+    ]
     for res, ratios in result["ratios"].items():
         for name, r in ratios.items():
-            lines.append(f"| {res} | {name} | {_fmt_ratio(r['time'], r['time_target'], r['time_met'])} | "
-                         f"{_fmt_ratio(r['cpu_time'], r['time_target'], r.get('cpu_time_met'))} | "
-                         f"{_fmt_ratio(r['peak'], r['peak_target'], r['peak_met'])} |")
+            lines.append(
+                f"| {res} | {name} | {_fmt_ratio(r['time'], r['time_target'], r['time_met'])} | "
+                f"{_fmt_ratio(r['cpu_time'], r['time_target'], r.get('cpu_time_met'))} | "
+                f"{_fmt_ratio(r['peak'], r['peak_target'], r['peak_met'])} |"
+            )
     gpu = result["gpu_target"]
-    gpu_text = (f"{gpu['peak_mb'] / 1024:.1f} GB (target ≤ 24 GB: {'met' if gpu['met'] else 'MISSED'})"
-                if gpu["measured"] else gpu["reason"])
-    lines += ["", "## Full size on GPU", "",
-              f"Target: full-size 512², batch 1, bf16-mixed + gradient checkpointing, lean step ≤ 24 GB — {gpu_text}."]
+    gpu_text = (
+        f"{gpu['peak_mb'] / 1024:.1f} GB (target ≤ 24 GB: {'met' if gpu['met'] else 'MISSED'})"
+        if gpu["measured"]
+        else gpu["reason"]
+    )
+    lines += [
+        "",
+        "## Full size on GPU",
+        "",
+        f"Target: full-size 512², batch 1, bf16-mixed + gradient checkpointing, lean step ≤ 24 GB — {gpu_text}.",
+    ]
     if not gpu["measured"]:
-        lines += ["", "The full-size figures (`model=sd_turbo_random`: the SD-Turbo architecture with random weights, "
-                  "256 and 512 px, batch 1, bf16-mixed vs fp32, every mode, and the 24 GB check) need a CUDA GPU; "
-                  "none was available for this run, so they are not in the table above. On a GPU machine:", "",
-                  "```", *GPU_COMMANDS, "```", "",
-                  "LPIPS then loads the torchvision VGG16 file (`loss.lpips_backbone_weights` or the torchvision "
-                  "cache); the bf16 run also holds the frozen bases in bf16 (`model.frozen_dtype`)."]
+        lines += [
+            "",
+            "The full-size figures (`model=sd_turbo_random`: the SD-Turbo architecture with random weights, "
+            "256 and 512 px, batch 1, bf16-mixed vs fp32, every mode, and the 24 GB check) need a CUDA GPU; "
+            "none was available for this run, so they are not in the table above. On a GPU machine:",
+            "",
+            "```",
+            *GPU_COMMANDS,
+            "```",
+            "",
+            "LPIPS then loads the torchvision VGG16 file (`loss.lpips_backbone_weights` or the torchvision "
+            "cache); the bf16 run also holds the frozen bases in bf16 (`model.frozen_dtype`).",
+        ]
     return "\n".join(lines + [""])
 
 
@@ -515,9 +637,18 @@ def markdown_report(result: dict[str, Any]) -> str:
 
 def build_cases(args: argparse.Namespace) -> list[Case]:
     """Every mode at every resolution, then the lean step with each switch turned on by itself."""
-    common = dict(model=args.model, device=args.device, precision=args.precision, batch_size=args.batch_size,
-                  steps=args.steps, warmup=args.warmup, lpips_net=args.lpips, threads=args.threads,
-                  memory_warmup=0 if args.smoke else 1, memory_steps=args.memory_steps)
+    common = dict(
+        model=args.model,
+        device=args.device,
+        precision=args.precision,
+        batch_size=args.batch_size,
+        steps=args.steps,
+        warmup=args.warmup,
+        lpips_net=args.lpips,
+        threads=args.threads,
+        memory_warmup=0 if args.smoke else 1,
+        memory_steps=args.memory_steps,
+    )
     cases = []
     for res in args.resolutions:
         cases += [Case(mode=m, resolution=res, **common) for m in args.modes]
@@ -532,30 +663,55 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--precision", default="32-true", help="Lightning precision: 32-true | bf16-mixed")
     p.add_argument("--resolutions", type=int, nargs="+", default=None)
     p.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
-    p.add_argument("--switches", nargs="*", default=None, choices=SWITCHES,
-                   help="extra lean cases, one switch each (default: all three; none with --quick)")
+    p.add_argument(
+        "--switches",
+        nargs="*",
+        default=None,
+        choices=SWITCHES,
+        help="extra lean cases, one switch each (default: all three; none with --quick)",
+    )
     p.add_argument("--batch-size", type=int, default=1)
     p.add_argument("--steps", type=int, default=None, help="timed steps per case and round")
     p.add_argument("--warmup", type=int, default=None, help="untimed steps first (allocator, kernels, optimizer state)")
-    p.add_argument("--memory-steps", type=int, default=None,
-                   help="CPU: steps with pinned malloc whose peak RSS is reported (after one pinned warm-up)")
+    p.add_argument(
+        "--memory-steps",
+        type=int,
+        default=None,
+        help="CPU: steps with pinned malloc whose peak RSS is reported (after one pinned warm-up)",
+    )
     p.add_argument("--rounds", type=int, default=None, help="repeat every case this often, interleaved")
     p.add_argument("--lpips", default=None, help="loss.lpips_net override (tiny default: alex, as its experiments)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="torch threads per case (CPU default 1: see THREADS_NOTE; CUDA default: torch's)")
-    p.add_argument("--start-method", default="fork" if sys.platform == "linux" else "spawn",
-                   choices=("fork", "spawn", "forkserver"), help="how each case's fresh process starts")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads per case (CPU default 1: see THREADS_NOTE; CUDA default: torch's)",
+    )
+    p.add_argument(
+        "--start-method",
+        default="fork" if sys.platform == "linux" else "spawn",
+        choices=("fork", "spawn", "forkserver"),
+        help="how each case's fresh process starts",
+    )
     p.add_argument("--quick", action="store_true", help="one resolution, the four modes, few steps (< 90 s on CPU)")
     p.add_argument("--smoke", action="store_true", help="32 px, one step per mode: checks the benchmark runs")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument("--write", metavar="PATH", help="write the markdown report there")
     args = p.parse_args(argv)
-    preset = ({"resolutions": [32], "steps": 1, "warmup": 0, "memory_steps": 1, "rounds": 1, "switches": []}
-              if args.smoke else
-              {"resolutions": [96], "steps": 3, "warmup": 1, "memory_steps": 1, "rounds": 1, "switches": []}
-              if args.quick else
-              {"resolutions": [96, 160], "steps": 3, "warmup": 1, "memory_steps": 1, "rounds": 2,
-               "switches": list(SWITCHES)})
+    preset = (
+        {"resolutions": [32], "steps": 1, "warmup": 0, "memory_steps": 1, "rounds": 1, "switches": []}
+        if args.smoke
+        else {"resolutions": [96], "steps": 3, "warmup": 1, "memory_steps": 1, "rounds": 1, "switches": []}
+        if args.quick
+        else {
+            "resolutions": [96, 160],
+            "steps": 3,
+            "warmup": 1,
+            "memory_steps": 1,
+            "rounds": 2,
+            "switches": list(SWITCHES),
+        }
+    )
     for key, value in preset.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -585,19 +741,37 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             res = run_isolated(case, args.start_method)
             if not args.json:
                 peak = f"peak {max(res['peak_mb']):.0f} MB, " if res.get("peak_mb") else ""
-                msg = res.get("error") or (f"step {statistics.median(res['step_s']):.2f} s, "
-                                           f"{peak}{res['gen_passes'][0]} G passes")
-                print(f"[round {round_ + 1}/{args.rounds}] {case.resolution:>4} px {case.label:<20} {msg}",
-                      file=sys.stderr, flush=True)
+                msg = res.get("error") or (
+                    f"step {statistics.median(res['step_s']):.2f} s, {peak}{res['gen_passes'][0]} G passes"
+                )
+                print(
+                    f"[round {round_ + 1}/{args.rounds}] {case.resolution:>4} px {case.label:<20} {msg}",
+                    file=sys.stderr,
+                    flush=True,
+                )
             runs[i].append(res)
     summary = [summarize(runs[i]) for i in range(len(cases))]
     return {
         "command": "python -m pixel_gan.bench " + " ".join(argv),
         "machine": machine,
         "load_avg_end": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
-        "settings": {k: getattr(args, k) for k in ("model", "device", "precision", "batch_size", "steps", "warmup",
-                                                   "memory_steps", "rounds", "resolutions", "switches", "lpips",
-                                                   "threads")},
+        "settings": {
+            k: getattr(args, k)
+            for k in (
+                "model",
+                "device",
+                "precision",
+                "batch_size",
+                "steps",
+                "warmup",
+                "memory_steps",
+                "rounds",
+                "resolutions",
+                "switches",
+                "lpips",
+                "threads",
+            )
+        },
         "cases": summary,
         "ratios": compute_ratios(summary),
         "gpu_target": gpu_target(summary),
@@ -611,12 +785,16 @@ def _print_table(result: dict[str, Any]) -> None:
         if "error" in c:
             print(f"{c['resolution']:>4} {c['label']:<22} error: {c['error']}")
         else:
-            print(f"{c['resolution']:>4} {c['label']:<22} {c['step_s']:>8.2f} {c['cpu_s']:>8.2f} "
-                  f"{c['peak_mb']:>8.0f} {c['gen_passes']:>8g}")
+            print(
+                f"{c['resolution']:>4} {c['label']:<22} {c['step_s']:>8.2f} {c['cpu_s']:>8.2f} "
+                f"{c['peak_mb']:>8.0f} {c['gen_passes']:>8g}"
+            )
     for res, ratios in result["ratios"].items():
         for name, r in ratios.items():
-            print(f"{res:>4} {name:<22} time {_fmt_ratio(r['time'], r['time_target'], r['time_met'])}, "
-                  f"peak {_fmt_ratio(r['peak'], r['peak_target'], r['peak_met'])}")
+            print(
+                f"{res:>4} {name:<22} time {_fmt_ratio(r['time'], r['time_target'], r['time_met'])}, "
+                f"peak {_fmt_ratio(r['peak'], r['peak_target'], r['peak_met'])}"
+            )
     gpu = result["gpu_target"]
     print("GPU 512² bf16 + ckpt ≤ 24 GB:", f"{gpu['peak_mb']:.0f} MB" if gpu["measured"] else gpu["reason"])
 

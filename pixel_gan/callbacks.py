@@ -50,12 +50,16 @@ class MetricsJsonl(Callback):
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking:
             return
-        values = {k: _scalar(v) for k, v in trainer.callback_metrics.items() if k.startswith(self.prefix)}
-        values = {k: v for k, v in values.items() if v is not None}
+        scalars = {k: _scalar(v) for k, v in trainer.callback_metrics.items() if k.startswith(self.prefix)}
+        values = {k: v for k, v in scalars.items() if v is not None}
         if not values:
             return
         now = time.time()
-        row = {"step": int(trainer.global_step), "epoch": int(trainer.current_epoch), "wall_time": round(now, 3)}
+        row: dict[str, float] = {
+            "step": int(trainer.global_step),
+            "epoch": int(trainer.current_epoch),
+            "wall_time": round(now, 3),
+        }
         if self._fit_start is not None:
             row["elapsed_s"] = round(now - self._fit_start, 3)
         row.update(sorted(values.items()))
@@ -116,5 +120,6 @@ class StepProgressBar(RichProgressBar):
     def on_train_batch_end(self, trainer: L.Trainer, *args: Any, **kwargs: Any) -> None:
         super().on_train_batch_end(trainer, *args, **kwargs)
         if self.progress is not None and self.train_progress_bar_id is not None:
-            self.progress.update(self.train_progress_bar_id,
-                                 description=self._get_train_description(trainer.current_epoch))
+            self.progress.update(
+                self.train_progress_bar_id, description=self._get_train_description(trainer.current_epoch)
+            )

@@ -20,7 +20,7 @@ import threading
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
 import numpy as np
@@ -52,17 +52,22 @@ def check_checkpoint_file(path: _PATH) -> None:
     """
     path = Path(path)
     if not zipfile.is_zipfile(path):
-        raise UnsafeCheckpointError(f"ckpt_path={str(path)!r} is not a torch checkpoint (not a zip archive: "
-                                    "truncated, corrupt or a legacy pickle); refusing to load it")
+        raise UnsafeCheckpointError(
+            f"ckpt_path={str(path)!r} is not a torch checkpoint (not a zip archive: "
+            "truncated, corrupt or a legacy pickle); refusing to load it"
+        )
     _check_crc(path)
     try:
         unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
     except Exception as err:  # noqa: BLE001 - any parse failure means the file cannot be trusted
-        raise UnsafeCheckpointError(f"ckpt_path={str(path)!r} cannot be read as a checkpoint "
-                                    f"({type(err).__name__}: {err})") from err
+        raise UnsafeCheckpointError(
+            f"ckpt_path={str(path)!r} cannot be read as a checkpoint ({type(err).__name__}: {err})"
+        ) from err
     if unsafe:
-        raise UnsafeCheckpointError(f"ckpt_path={str(path)!r} holds pickled objects beyond tensors and plain "
-                                    f"containers ({', '.join(sorted(unsafe)[:5])}); refusing to load it")
+        raise UnsafeCheckpointError(
+            f"ckpt_path={str(path)!r} holds pickled objects beyond tensors and plain "
+            f"containers ({', '.join(sorted(unsafe)[:5])}); refusing to load it"
+        )
 
 
 def _check_crc(path: Path) -> None:
@@ -73,8 +78,10 @@ def _check_crc(path: Path) -> None:
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as err:
         bad = f"({type(err).__name__}: {err})"
     if bad is not None:
-        raise UnsafeCheckpointError(f"ckpt_path={str(path)!r} is corrupt: {bad} fails its CRC check (flipped "
-                                    "bytes or an incomplete copy); refusing to load it")
+        raise UnsafeCheckpointError(
+            f"ckpt_path={str(path)!r} is corrupt: {bad} fails its CRC check (flipped "
+            "bytes or an incomplete copy); refusing to load it"
+        )
 
 
 LIGHTNING_KEYS = ("state_dict", "optimizer_states", "global_step", "pytorch-lightning_version")
@@ -86,12 +93,16 @@ def check_lightning_checkpoint(path: _PATH) -> None:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as err:  # noqa: BLE001 - the file passed the safety checks but cannot be read
-        raise UnsafeCheckpointError(f"ckpt_path={str(path)!r} cannot be loaded: {type(err).__name__}: "
-                                    f"{str(err).splitlines()[0] if str(err) else ''}") from err
+        raise UnsafeCheckpointError(
+            f"ckpt_path={str(path)!r} cannot be loaded: {type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''}"
+        ) from err
     missing = [k for k in LIGHTNING_KEYS if not isinstance(checkpoint, dict) or k not in checkpoint]
     if missing:
-        raise UnsafeCheckpointError(f"ckpt_path={str(path)!r} is not a Lightning training checkpoint (no "
-                                    f"{', '.join(missing)}); resume from a run's checkpoints/last.ckpt")
+        raise UnsafeCheckpointError(
+            f"ckpt_path={str(path)!r} is not a Lightning training checkpoint (no "
+            f"{', '.join(missing)}); resume from a run's checkpoints/last.ckpt"
+        )
 
 
 def atomic_torch_save(obj: Any, path: _PATH) -> None:
@@ -111,8 +122,9 @@ class SafeCheckpointIO(TorchCheckpointIO):
             raise TypeError(f"{type(self).__name__} does not take storage_options")
         atomic_torch_save(checkpoint, path)
 
-    def load_checkpoint(self, path: _PATH, map_location: Any | None = lambda storage, loc: storage,
-                        weights_only: bool | None = None) -> dict[str, Any]:
+    def load_checkpoint(
+        self, path: _PATH, map_location: Any | None = lambda storage, loc: storage, weights_only: bool | None = None
+    ) -> dict[str, Any]:
         # ``weights_only`` is ignored on purpose: a checkpoint is data, never code.
         if not Path(path).is_file():
             raise FileNotFoundError(f"checkpoint file not found: {path}")
@@ -120,18 +132,25 @@ class SafeCheckpointIO(TorchCheckpointIO):
         try:
             return torch.load(path, map_location=map_location, weights_only=True)
         except Exception as err:
-            raise UnsafeCheckpointError(f"cannot load checkpoint {path}: {type(err).__name__}: "
-                                        f"{str(err).splitlines()[0] if str(err) else ''}") from err
+            raise UnsafeCheckpointError(
+                f"cannot load checkpoint {path}: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+            ) from err
 
 
 # --- RNG state -------------------------------------------------------------------------------
 def collect_rng_states() -> dict[str, Any]:
     """All global RNG states as tensors and plain Python values (loadable with weights_only=True)."""
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    legacy = cast(tuple[str, np.ndarray, int, int, float], np.random.get_state())  # legacy=True: a tuple
+    kind, keys, pos, has_gauss, cached = legacy
     states: dict[str, Any] = {
         "torch": torch.get_rng_state(),
-        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
+        "numpy": {
+            "kind": kind,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached),
+        },
         "python": random.getstate(),
     }
     if torch.cuda.is_available() and torch.cuda.is_initialized():
@@ -143,8 +162,9 @@ def set_rng_states(states: dict[str, Any]) -> None:
     """Inverse of :func:`collect_rng_states`; CUDA states are restored when the device count matches."""
     torch.set_rng_state(states["torch"])
     n = states["numpy"]
-    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
-                         n["cached_gaussian"]))
+    np.random.set_state(
+        (n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached_gaussian"])
+    )
     version, internal, gauss = states["python"]
     random.setstate((version, tuple(internal), gauss))
     cuda = states.get("cuda")
@@ -168,7 +188,9 @@ class RngStateCheckpoint(L.Callback):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._pending = state_dict
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
         if self._pending is not None:
             set_rng_states(self._pending)
             self._pending = None
@@ -203,8 +225,9 @@ class PreemptionCheckpoint(L.Callback):
         if self.signum is not None:
             raise KeyboardInterrupt
         self.signum = signum
-        log.warning("interrupt received: saving %s after this batch and stopping (press Ctrl-C again to abort)",
-                    LAST_NAME)
+        log.warning(
+            "interrupt received: saving %s after this batch and stopping (press Ctrl-C again to abort)", LAST_NAME
+        )
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if stage == "fit" and threading.current_thread() is threading.main_thread():
@@ -228,8 +251,11 @@ class PreemptionCheckpoint(L.Callback):
         if self._saved_step == trainer.global_step:
             return True
         callback = trainer.checkpoint_callback
-        return (getattr(callback, "save_last", False) and getattr(callback, "_last_global_step_saved", None) == trainer.global_step
-                and last_checkpoint_path(trainer).is_file())
+        return (
+            getattr(callback, "save_last", False)
+            and getattr(callback, "_last_global_step_saved", None) == trainer.global_step
+            and last_checkpoint_path(trainer).is_file()
+        )
 
     def _save(self, trainer: L.Trainer) -> None:
         if self._already_saved(trainer):
@@ -243,8 +269,9 @@ class PreemptionCheckpoint(L.Callback):
         rank_zero_info(f"saved {path} at step {trainer.global_step}")
 
     # hooks
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
-                           batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         if self._requested(trainer):
             self.signum = self.signum or int(signal.SIGTERM)
             self._save(trainer)

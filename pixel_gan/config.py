@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
@@ -17,12 +17,25 @@ BACKBONES = ("pretrained", "demo", "tiny", "random")
 DISCRIMINATORS = ("patchgan", "clip")
 DATA_FOLDERS = ("train_A", "train_B", "test_A", "test_B")
 # diffusers' schedules that need only the warm-up and total steps (piecewise_constant needs its rules)
-SCHEDULERS_WITHOUT_EXTRA_ARGS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant",
-                                 "constant_with_warmup")
+SCHEDULERS_WITHOUT_EXTRA_ARGS = (
+    "linear",
+    "cosine",
+    "cosine_with_restarts",
+    "polynomial",
+    "constant",
+    "constant_with_warmup",
+)
 
 
 class ConfigError(ValueError):
     """A config value that cannot work; the message names the key and what would."""
+
+
+def plain_dict(cfg: Any) -> dict[str, Any]:
+    """A config node as a plain dict with interpolations resolved (a mapping is copied, None is empty)."""
+    if isinstance(cfg, DictConfig):
+        return cast(dict[str, Any], OmegaConf.to_container(cfg, resolve=True))
+    return dict(cfg or {})
 
 
 def _get(cfg: DictConfig, key: str) -> Any:
@@ -32,8 +45,16 @@ def _get(cfg: DictConfig, key: str) -> Any:
         raise ConfigError(f"{key} must be set ({err.__class__.__name__}: {err})") from err
 
 
-def _number(cfg: DictConfig, key: str, *, integer: bool = False, minimum: float | None = None,
-            above: float | None = None, below: float | None = None, allow_none: bool = False) -> Any:
+def _number(
+    cfg: DictConfig,
+    key: str,
+    *,
+    integer: bool = False,
+    minimum: float | None = None,
+    above: float | None = None,
+    below: float | None = None,
+    allow_none: bool = False,
+) -> Any:
     """A finite number (``integer``: an int) with ``minimum <= value``, ``above < value``, ``value < below``."""
     value = _get(cfg, key)
     if value is None and allow_none:
@@ -41,12 +62,21 @@ def _number(cfg: DictConfig, key: str, *, integer: bool = False, minimum: float 
     return check_number(key, value, integer=integer, minimum=minimum, above=above, below=below)
 
 
-def check_number(key: str, value: Any, *, integer: bool = False, minimum: float | None = None,
-                 above: float | None = None, below: float | None = None) -> Any:
+def check_number(
+    key: str,
+    value: Any,
+    *,
+    integer: bool = False,
+    minimum: float | None = None,
+    above: float | None = None,
+    below: float | None = None,
+) -> Any:
     """``value`` of config key ``key`` if it is a finite number in range, else a ConfigError naming the key."""
     kind = int if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kind):
-        raise ConfigError(f"{key} must be {'an integer' if integer else 'a number'}, got {value!r} ({type(value).__name__})")
+        raise ConfigError(
+            f"{key} must be {'an integer' if integer else 'a number'}, got {value!r} ({type(value).__name__})"
+        )
     if not math.isfinite(value):
         raise ConfigError(f"{key} must be a finite number, got {value}")
     if minimum is not None and value < minimum:
@@ -76,7 +106,7 @@ def validate_config(cfg: DictConfig) -> None:
     for key in ("low_threshold", "high_threshold", "min_area"):
         _number(cfg, f"edge_preset.{key}", integer=True, minimum=0, allow_none=True)
     try:
-        resolve_preset(OmegaConf.to_container(cfg.edge_preset, resolve=True))
+        resolve_preset(cast(dict[str, Any], OmegaConf.to_container(cfg.edge_preset, resolve=True)))
     except ValueError as err:
         raise ConfigError(f"edge_preset: {err}") from err
 
@@ -85,7 +115,9 @@ def validate_config(cfg: DictConfig) -> None:
         _number(cfg, f"loss.{key}", minimum=0)
     lam_pal = _get(cfg, "loss.lambda_palette")
     if name != "palette" and lam_pal:
-        raise ConfigError(f"loss.lambda_palette is {lam_pal} but loss.name={name}; use loss=palette for the palette term")
+        raise ConfigError(
+            f"loss.lambda_palette is {lam_pal} but loss.name={name}; use loss=palette for the palette term"
+        )
     _number(cfg, "loss.palette_bins", integer=True, minimum=2)
     sigma = _number(cfg, "loss.palette_sigma", allow_none=True)
     if sigma is not None and sigma <= 0:
@@ -110,8 +142,10 @@ def validate_config(cfg: DictConfig) -> None:
 
     precision = str(_get(cfg, "trainer.precision"))
     if precision in ("16", "16-mixed", "fp16"):
-        raise ConfigError("trainer.precision=16-mixed is not supported (adapters need no loss scaling in bf16): "
-                          "use bf16-mixed on GPU or 32-true")
+        raise ConfigError(
+            "trainer.precision=16-mixed is not supported (adapters need no loss scaling in bf16): "
+            "use bf16-mixed on GPU or 32-true"
+        )
     _check_accelerator(cfg)
     _check_data_root(cfg)
 
@@ -121,8 +155,7 @@ def _check_lora(cfg: DictConfig) -> None:
 
     values = _get(cfg, "model.lora")
     try:
-        lora_settings(OmegaConf.to_container(values, resolve=True) if isinstance(values, DictConfig) else values,
-                      "model.lora")
+        lora_settings(plain_dict(values) if isinstance(values, DictConfig) else values, "model.lora")
     except (ValueError, TypeError) as err:
         raise ConfigError(str(err)) from None
 
@@ -183,17 +216,22 @@ def _check_data_root(cfg: DictConfig) -> None:
         raise ConfigError(f"data.root={root!r} does not exist; expected a folder with {', '.join(DATA_FOLDERS)}")
     missing = [d for d in DATA_FOLDERS if not (path / d).is_dir()]
     if missing:
-        raise ConfigError(f"data.root={root!r} lacks {', '.join(missing)}; expected {', '.join(DATA_FOLDERS)} "
-                          "(A = photos, B = pixel art)")
+        raise ConfigError(
+            f"data.root={root!r} lacks {', '.join(missing)}; expected {', '.join(DATA_FOLDERS)} "
+            "(A = photos, B = pixel art)"
+        )
     empty = [str(path / d) for d in DATA_FOLDERS if not _holds_images(path / d)]
     if empty:
-        raise ConfigError(f"data.root={root}: no images ({', '.join(IMAGE_EXTENSIONS)}) in {', '.join(empty)}; "
-                          f"a dataset root must contain {DATASET_LAYOUT}. pixel-gan only reads it, never fills it")
+        raise ConfigError(
+            f"data.root={root}: no images ({', '.join(IMAGE_EXTENSIONS)}) in {', '.join(empty)}; "
+            f"a dataset root must contain {DATASET_LAYOUT}. pixel-gan only reads it, never fills it"
+        )
 
 
 def _holds_images(folder: Path) -> bool:
-    return any(not e.name.startswith(".") and e.suffix.lower() in IMAGE_EXTENSIONS and e.is_file()
-               for e in folder.iterdir())
+    return any(
+        not e.name.startswith(".") and e.suffix.lower() in IMAGE_EXTENSIONS and e.is_file() for e in folder.iterdir()
+    )
 
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
@@ -216,7 +254,9 @@ def quote_numeric_choices(overrides: list[str]) -> list[str]:
     return quoted
 
 
-def compose_train_config(*overrides: str, output_dir: str = "outputs/interactive", cache_dir: str | None = None) -> DictConfig:
+def compose_train_config(
+    *overrides: str, output_dir: str = "outputs/interactive", cache_dir: str | None = None
+) -> DictConfig:
     """The training config as ``train.py`` would see it, for notebooks, tools and tests.
 
     ``hydra:runtime.*`` only resolves inside a running Hydra app, so the paths are pinned here.

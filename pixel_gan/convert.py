@@ -41,8 +41,15 @@ UNET_GROUPS = {  # checkpoint key of the adapter state dict → (adapter name, c
     "sd_other": ("default_others", "l_modules_others"),
 }
 VAE_DIRECTIONS = {"vae.": "a2b", "vae_b2a.": "b2a"}  # prefix in sd_vae_enc/dec → pixel-gan direction
-REQUIRED_KEYS = ("rank_unet", *(t for _, t in UNET_GROUPS.values()), *UNET_GROUPS, "rank_vae",
-                 "vae_lora_target_modules", "sd_vae_enc", "sd_vae_dec")
+REQUIRED_KEYS = (
+    "rank_unet",
+    *(t for _, t in UNET_GROUPS.values()),
+    *UNET_GROUPS,
+    "rank_vae",
+    "vae_lora_target_modules",
+    "sd_vae_enc",
+    "sd_vae_dec",
+)
 SKIP_CONVS = 4
 DEFAULT_BASE = "stabilityai/sd-turbo"
 
@@ -76,8 +83,9 @@ def load_original(path: str | Path) -> dict[str, Any]:
 def check_layout(ckpt: Any, source: str = "checkpoint") -> None:
     """The original's keys and types, and that every LoRA tensor has the recorded rank."""
     if not isinstance(ckpt, Mapping):
-        raise ConversionError(f"{source} is not an img2img-turbo CycleGAN-Turbo checkpoint: "
-                              f"it holds a {type(ckpt).__name__}, not a dict")
+        raise ConversionError(
+            f"{source} is not an img2img-turbo CycleGAN-Turbo checkpoint: it holds a {type(ckpt).__name__}, not a dict"
+        )
     missing = [k for k in REQUIRED_KEYS if k not in ckpt]
     if missing:
         raise ConversionError(f"{source} is not an img2img-turbo CycleGAN-Turbo checkpoint: missing keys {missing}")
@@ -90,7 +98,8 @@ def check_layout(ckpt: Any, source: str = "checkpoint") -> None:
     for key in (*UNET_GROUPS, "sd_vae_enc", "sd_vae_dec"):
         state = ckpt[key]
         if not isinstance(state, Mapping) or not all(
-                isinstance(k, str) and isinstance(v, Tensor) for k, v in state.items()):
+            isinstance(k, str) and isinstance(v, Tensor) for k, v in state.items()
+        ):
             raise ConversionError(f"{source}: {key} must be a state dict (names → tensors)")
     for key in UNET_GROUPS:
         _check_rank(ckpt[key], ckpt["rank_unet"], f"{source}: {key}", "rank_unet")
@@ -103,8 +112,10 @@ def _check_rank(state: Mapping[str, Tensor], rank: int, where: str, rank_key: st
     for name, value in state.items():
         dim = 0 if ".lora_A." in name else 1 if ".lora_B." in name else None
         if dim is not None and (value.ndim < 2 or value.shape[dim] != rank):
-            raise ConversionError(f"{where}[{name}] has shape {tuple(value.shape)}, which does not match "
-                                  f"{rank_key}={rank} (rank mismatch)")
+            raise ConversionError(
+                f"{where}[{name}] has shape {tuple(value.shape)}, which does not match "
+                f"{rank_key}={rank} (rank mismatch)"
+            )
 
 
 def lora_settings_for(ckpt: Mapping[str, Any]) -> LoraSettings:
@@ -114,19 +125,28 @@ def lora_settings_for(ckpt: Mapping[str, Any]) -> LoraSettings:
     LoRA-wrapped: their LoRA is merged into the weight).
     """
     vae_targets = tuple(t for t in ckpt["vae_lora_target_modules"] if not re.fullmatch(r"skip_conv_\d+", t))
-    return LoraSettings(unet_rank=ckpt["rank_unet"], unet_alpha=ckpt["rank_unet"], vae_rank=ckpt["rank_vae"],
-                        vae_alpha=PEFT_DEFAULT_ALPHA, vae_targets=vae_targets, train_conv_in=True)
+    return LoraSettings(
+        unet_rank=ckpt["rank_unet"],
+        unet_alpha=ckpt["rank_unet"],
+        vae_rank=ckpt["rank_vae"],
+        vae_alpha=PEFT_DEFAULT_ALPHA,
+        vae_targets=vae_targets,
+        train_conv_in=True,
+    )
 
 
 # --- mapping onto pixel-gan's generator --------------------------------------------------------
 def merge_1x1_lora(weight: Tensor, lora_a: Tensor, lora_b: Tensor, scale: float) -> Tensor:
     """Fold a peft LoRA into a 1×1 conv: W (out, in, 1, 1) + scale · B (out, r) @ A (r, in)."""
     if weight.shape[2:] != (1, 1) or lora_a.shape[2:] != (1, 1) or lora_b.shape[2:] != (1, 1):
-        raise ConversionError(f"skip conv LoRA must be 1×1, got {tuple(weight.shape)}, {tuple(lora_a.shape)}, "
-                              f"{tuple(lora_b.shape)}")
+        raise ConversionError(
+            f"skip conv LoRA must be 1×1, got {tuple(weight.shape)}, {tuple(lora_a.shape)}, {tuple(lora_b.shape)}"
+        )
     if lora_b.shape[1] != lora_a.shape[0] or (lora_b.shape[0], lora_a.shape[1]) != tuple(weight.shape[:2]):
-        raise ConversionError(f"skip conv LoRA shapes do not fit: W {tuple(weight.shape)}, A {tuple(lora_a.shape)}, "
-                              f"B {tuple(lora_b.shape)}")
+        raise ConversionError(
+            f"skip conv LoRA shapes do not fit: W {tuple(weight.shape)}, A {tuple(lora_a.shape)}, "
+            f"B {tuple(lora_b.shape)}"
+        )
     delta = lora_b[:, :, 0, 0].double() @ lora_a[:, :, 0, 0].double()
     return (weight.double() + scale * delta[:, :, None, None]).float()
 
@@ -149,29 +169,37 @@ class _Mapper:
     def put(self, name: str, value: Tensor, source: str) -> None:
         target = self.trainable.get(name)
         if target is None:
-            raise ConversionError(f"{source} has no place in the pixel-gan model built on this base "
-                                  f"(expected parameter {name}); is --base the model it was trained on?")
+            raise ConversionError(
+                f"{source} has no place in the pixel-gan model built on this base "
+                f"(expected parameter {name}); is --base the model it was trained on?"
+            )
         if tuple(value.shape) != tuple(target.shape):
-            raise ConversionError(f"{source} has shape {tuple(value.shape)} but the model built on this base "
-                                  f"expects {tuple(target.shape)}; is --base the model it was trained on?")
+            raise ConversionError(
+                f"{source} has shape {tuple(value.shape)} but the model built on this base "
+                f"expects {tuple(target.shape)}; is --base the model it was trained on?"
+            )
         self.out[name] = value.detach().float()
 
     def compare_base(self, name: str, value: Tensor, source: str) -> None:
         """Frozen base tensors are not exported; they must fit, and should equal the base's."""
         target = self.frozen.get(name)
         if target is None:
-            raise ConversionError(f"{source} has no counterpart in the VAE of this base ({name}); "
-                                  "is --base the model it was trained on?")
+            raise ConversionError(
+                f"{source} has no counterpart in the VAE of this base ({name}); is --base the model it was trained on?"
+            )
         if tuple(value.shape) != tuple(target.shape):
-            raise ConversionError(f"{source} has shape {tuple(value.shape)} but this base's VAE has "
-                                  f"{tuple(target.shape)}; is --base the model it was trained on?")
+            raise ConversionError(
+                f"{source} has shape {tuple(value.shape)} but this base's VAE has "
+                f"{tuple(target.shape)}; is --base the model it was trained on?"
+            )
         diff = (value.float() - target.float()).abs().max().item() if value.numel() else 0.0
         if diff > 1e-6:
             self.base_mismatch.append((name, diff))
 
 
-def map_checkpoint(ckpt: Mapping[str, Any], trainable: Mapping[str, Tensor], frozen: Mapping[str, Tensor],
-                   lora: LoraSettings) -> tuple[dict[str, Tensor], list[str]]:
+def map_checkpoint(
+    ckpt: Mapping[str, Any], trainable: Mapping[str, Tensor], frozen: Mapping[str, Tensor], lora: LoraSettings
+) -> tuple[dict[str, Tensor], list[str]]:
     """Original tensors → pixel-gan trainable names (without conv_in base and caption embeddings).
 
     ``trainable`` / ``frozen``: name → tensor of the pixel-gan generator built with ``lora``.
@@ -188,10 +216,13 @@ def map_checkpoint(ckpt: Mapping[str, Any], trainable: Mapping[str, Tensor], fro
         raise ConversionError(f"sd_vae_enc/sd_vae_dec hold keys outside vae.* / vae_b2a.*, e.g. {unknown[0]}")
     scale = lora.vae_alpha / lora.vae_rank
     for prefix, direction in VAE_DIRECTIONS.items():
-        sub = {k[len(prefix):]: v for k, v in vae_state.items() if k.startswith(prefix)}
+        sub = {k[len(prefix) :]: v for k, v in vae_state.items() if k.startswith(prefix)}
         for i in range(1, SKIP_CONVS + 1):
-            m.put(f"vae_{direction}.skip_convs.{i - 1}.weight", _skip_conv(sub, i, scale, prefix),
-                  f"{prefix}decoder.skip_conv_{i}")
+            m.put(
+                f"vae_{direction}.skip_convs.{i - 1}.weight",
+                _skip_conv(sub, i, scale, prefix),
+                f"{prefix}decoder.skip_conv_{i}",
+            )
         for name, value in sub.items():
             if name.startswith("decoder.skip_conv_"):
                 continue
@@ -205,18 +236,23 @@ def map_checkpoint(ckpt: Mapping[str, Any], trainable: Mapping[str, Tensor], fro
     expected = [n for n in trainable if not n.startswith("unet.conv_in.") or "lora_" in n]
     missing = [n for n in expected if n not in m.out]
     if missing:
-        raise ConversionError(f"the checkpoint lacks {len(missing)} trained tensor(s) the model needs, "
-                              f"e.g. {missing[0]}")
+        raise ConversionError(
+            f"the checkpoint lacks {len(missing)} trained tensor(s) the model needs, e.g. {missing[0]}"
+        )
     conv_in = [n for n in trainable if n not in m.out]
     if conv_in:
-        notes.append("the original checkpoint does not store the fully-trained UNet conv_in (a known defect of "
-                     "img2img-turbo's save): the base's conv_in weights are kept (its LoRA is imported), so "
-                     "outputs can differ from the original training run")
+        notes.append(
+            "the original checkpoint does not store the fully-trained UNet conv_in (a known defect of "
+            "img2img-turbo's save): the base's conv_in weights are kept (its LoRA is imported), so "
+            "outputs can differ from the original training run"
+        )
     if m.base_mismatch:
         name, diff = max(m.base_mismatch, key=lambda t: t[1])
-        notes.append(f"{len(m.base_mismatch)} VAE base tensor(s) in the checkpoint differ from this base "
-                     f"(largest |Δ| {diff:.3g} in {name}): it was probably trained on another base; "
-                     "the export keeps this base's weights")
+        notes.append(
+            f"{len(m.base_mismatch)} VAE base tensor(s) in the checkpoint differ from this base "
+            f"(largest |Δ| {diff:.3g} in {name}): it was probably trained on another base; "
+            "the export keeps this base's weights"
+        )
     return m.out, notes
 
 
@@ -228,7 +264,8 @@ def _skip_conv(sub: Mapping[str, Tensor], i: int, scale: float, prefix: str) -> 
         absent = [k for k in keys if k not in sub]
         if absent:
             raise ConversionError(f"sd_vae_enc/dec lacks {prefix}{absent[0]} (the skip conv's LoRA)")
-        return merge_1x1_lora(*(sub[k] for k in keys), scale)
+        weight, lora_a, lora_b = (sub[k] for k in keys)
+        return merge_1x1_lora(weight, lora_a, lora_b, scale)
     if f"{base}.weight" in sub:
         return sub[f"{base}.weight"].float()
     raise ConversionError(f"sd_vae_enc/dec lacks {prefix}{base} (the VAE skip convs)")
@@ -243,7 +280,8 @@ def _check_unet_targets(ckpt: Mapping[str, Any], ours: Mapping[str, list[str]]) 
             raise ConversionError(
                 f"{key} does not match pixel-gan's {adapter} layout on this base: {len(extra)} module(s) only in "
                 f"the checkpoint{f' (e.g. {extra[0]})' if extra else ''}, {len(lacking)} only in pixel-gan"
-                f"{f' (e.g. {lacking[0]})' if lacking else ''}; is --base the model it was trained on?")
+                f"{f' (e.g. {lacking[0]})' if lacking else ''}; is --base the model it was trained on?"
+            )
 
 
 # --- the conversion -----------------------------------------------------------------------------
@@ -266,9 +304,17 @@ def _lora_meta(lora: LoraSettings) -> dict[str, Any]:
     return meta
 
 
-def convert_checkpoint(original: str | Path, out_dir: str | Path, base: str = DEFAULT_BASE,
-                       prompt_a: str = "a photo", prompt_b: str = "pixel art", resolution: int = 256,
-                       edge_preset: str = "none", cache_dir: str | Path = ".cache", force: bool = False) -> Path:
+def convert_checkpoint(
+    original: str | Path,
+    out_dir: str | Path,
+    base: str = DEFAULT_BASE,
+    prompt_a: str = "a photo",
+    prompt_b: str = "pixel art",
+    resolution: int = 256,
+    edge_preset: str = "none",
+    cache_dir: str | Path = ".cache",
+    force: bool = False,
+) -> Path:
     """Write a translator folder (``model.safetensors`` + ``translator.yaml``) from an original ``.pkl``.
 
     ``base``: hub id, local directory (hub layout) or ``tiny``. ``prompt_a``/``prompt_b``: the
@@ -310,13 +356,21 @@ def convert_checkpoint(original: str | Path, out_dir: str | Path, base: str = DE
         "model": {**model_meta, "lora": _lora_meta(lora)},
         "prompts": [prompt_a, prompt_b],
         "resolution": resolution,
-        "edge_preset": {"name": preset.name, "low_threshold": None, "high_threshold": None, "min_area": None,
-                        "mode": preset.mode},
+        "edge_preset": {
+            "name": preset.name,
+            "low_threshold": None,
+            "high_threshold": None,
+            "min_area": None,
+            "mode": preset.mode,
+        },
         "loss": None,
         "experiment": "img2img-turbo import",
         "step": None,
-        "source": {"format": "img2img-turbo CycleGAN-Turbo", "file": Path(original).name,
-                   "conv_in": "base (not stored in the original)"},
+        "source": {
+            "format": "img2img-turbo CycleGAN-Turbo",
+            "file": Path(original).name,
+            "conv_in": "base (not stored in the original)",
+        },
     }
     return _write_atomically(out, state, meta)
 
@@ -332,18 +386,28 @@ def _write_atomically(out: Path, state: dict[str, Tensor], meta: dict[str, Any])
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="pixel-gan convert",
-        description="Import an img2img-turbo CycleGAN-Turbo checkpoint (.pkl) as a pixel-gan translator folder.")
+        description="Import an img2img-turbo CycleGAN-Turbo checkpoint (.pkl) as a pixel-gan translator folder.",
+    )
     p.add_argument("original", help="the .pkl written by img2img-turbo's train_cyclegan_turbo.py")
     p.add_argument("out_dir", help="translator folder to write (model.safetensors + translator.yaml)")
-    p.add_argument("--base", default=DEFAULT_BASE,
-                   help=f"base the checkpoint was trained on: hub id, local dir, or 'tiny' (default {DEFAULT_BASE})")
+    p.add_argument(
+        "--base",
+        default=DEFAULT_BASE,
+        help=f"base the checkpoint was trained on: hub id, local dir, or 'tiny' (default {DEFAULT_BASE})",
+    )
     p.add_argument("--prompt-a", default="a photo", help="caption of domain A (photos); b2a is conditioned on it")
     p.add_argument("--prompt-b", default="pixel art", help="caption of domain B (pixel art); a2b is conditioned on it")
     p.add_argument("--resolution", type=int, default=256, help="size the translator works at (multiple of 8)")
-    p.add_argument("--edge-preset", default="none",
-                   help="edge preset for domain-A inputs: none (the original's behaviour), default, medium, low")
-    p.add_argument("--cache-dir", default=os.environ.get("PIXEL_GAN_CACHE", ".cache"),
-                   help="where the tiny base is built ($PIXEL_GAN_CACHE or .cache)")
+    p.add_argument(
+        "--edge-preset",
+        default="none",
+        help="edge preset for domain-A inputs: none (the original's behaviour), default, medium, low",
+    )
+    p.add_argument(
+        "--cache-dir",
+        default=os.environ.get("PIXEL_GAN_CACHE", ".cache"),
+        help="where the tiny base is built ($PIXEL_GAN_CACHE or .cache)",
+    )
     p.add_argument("--force", action="store_true", help="replace OUT_DIR if it exists and is not empty")
     return p
 
@@ -357,17 +421,27 @@ def main(argv: list[str] | None = None) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConversionWarning)
             warnings.filterwarnings("ignore", message="Already found a `peft_config`")  # our 3 UNet adapters
-            out = convert_checkpoint(args.original, args.out_dir, base=args.base, prompt_a=args.prompt_a,
-                                     prompt_b=args.prompt_b, resolution=args.resolution,
-                                     edge_preset=args.edge_preset, cache_dir=args.cache_dir, force=args.force)
+            out = convert_checkpoint(
+                args.original,
+                args.out_dir,
+                base=args.base,
+                prompt_a=args.prompt_a,
+                prompt_b=args.prompt_b,
+                resolution=args.resolution,
+                edge_preset=args.edge_preset,
+                cache_dir=args.cache_dir,
+                force=args.force,
+            )
     except ConversionError as err:
         print(f"pixel-gan convert: error: {err}", file=sys.stderr)
         return 2
     except WeightsNotFoundError as err:
         detail = " ".join(err.detail.split())
-        print(f"pixel-gan convert: error: base model not found for --base {args.base!r}: {detail} Expected a hub id, "
-              "'tiny', or a local folder in the hub layout (unet/, vae/, text_encoder/, tokenizer/, scheduler/).",
-              file=sys.stderr)
+        print(
+            f"pixel-gan convert: error: base model not found for --base {args.base!r}: {detail} Expected a hub id, "
+            "'tiny', or a local folder in the hub layout (unet/, vae/, text_encoder/, tokenizer/, scheduler/).",
+            file=sys.stderr,
+        )
         return 2
     for w in caught:
         if issubclass(w.category, ConversionWarning):

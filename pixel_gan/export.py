@@ -51,8 +51,10 @@ def load_translator_files(export_dir: str | Path) -> tuple[dict[str, Tensor], di
     d = Path(export_dir).expanduser()
     missing = [n for n in (WEIGHTS_NAME, CONFIG_NAME) if not (d / n).is_file()]
     if missing:
-        raise FileNotFoundError(f"{d} is not a pixel-gan translator folder: missing {', '.join(missing)} "
-                                f"(expected {WEIGHTS_NAME} + {CONFIG_NAME}, as written at the end of training)")
+        raise FileNotFoundError(
+            f"{d} is not a pixel-gan translator folder: missing {', '.join(missing)} "
+            f"(expected {WEIGHTS_NAME} + {CONFIG_NAME}, as written at the end of training)"
+        )
     try:  # safe_load: a yaml tag that would build Python objects (!!python/object/apply) is refused
         meta = yaml.safe_load((d / CONFIG_NAME).read_text()) or {}
     except yaml.YAMLError as err:
@@ -63,12 +65,16 @@ def load_translator_files(export_dir: str | Path) -> tuple[dict[str, Tensor], di
     try:  # safetensors holds tensors only; a pickle (or anything else) under this name is refused
         state = load_file(str(d / WEIGHTS_NAME))
     except SafetensorError as err:
-        raise ValueError(f"{d / WEIGHTS_NAME} is not a safetensors file ({_first_line(err)}); "
-                         "translator weights are read from safetensors only") from None
+        raise ValueError(
+            f"{d / WEIGHTS_NAME} is not a safetensors file ({_first_line(err)}); "
+            "translator weights are read from safetensors only"
+        ) from None
     bad = non_finite_keys(state)
     if bad:
-        raise ValueError(f"{d / WEIGHTS_NAME}: {len(bad)} tensors hold NaN/inf, e.g. {bad[0]}; "
-                         "the translator is broken (re-export it from a good checkpoint)")
+        raise ValueError(
+            f"{d / WEIGHTS_NAME}: {len(bad)} tensors hold NaN/inf, e.g. {bad[0]}; "
+            "the translator is broken (re-export it from a good checkpoint)"
+        )
     return state, meta
 
 

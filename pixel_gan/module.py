@@ -9,7 +9,8 @@ One iteration reads like the DESIGN data flow:
 
 ``loss.split_backward`` (default) backpropagates the summed loss in four parts (the translation
 terms from a, the identity term of a, then the same from b) into the same gradients: identical to
-one backward on the sum, with at most 2 generator passes of activations alive instead of 6. ``loss.name=separate`` keeps the reference's three backward/step phases as baseline.
+one backward on the sum, with at most 2 generator passes of activations alive instead of 6.
+``loss.name=separate`` keeps the reference's three backward/step phases as baseline.
 """
 
 from __future__ import annotations
@@ -23,11 +24,10 @@ import torch
 import torch.nn.functional as F
 from diffusers.optimization import get_scheduler
 from lightning.pytorch.strategies import ParallelStrategy
-from omegaconf import DictConfig, OmegaConf
 from torch import Tensor, nn
 from torchvision.utils import make_grid
 
-from pixel_gan.config import ConfigError
+from pixel_gan.config import ConfigError, plain_dict
 from pixel_gan.losses.adversarial import discriminator_adversarial_loss, generator_adversarial_loss
 from pixel_gan.losses.palette import palette_loss
 from pixel_gan.losses.perceptual import PerceptualLoss
@@ -69,12 +69,12 @@ class StepRollback:
         params, state = self._params(), self.optimizer.state
         per_param = [state.get(p) for p in params]
         tensors = params + [t for s in per_param if s for t in s.values() if isinstance(t, Tensor)]
-        if len(tensors) != len(self._saved) or any(a is not b for a, b in zip(tensors, self._saved)):
+        if len(tensors) != len(self._saved) or any(a is not b for a, b in zip(tensors, self._saved, strict=True)):
             self._buffers = [torch.empty_like(t) for t in tensors]  # new state tensors (first step, a resume)
         with torch.no_grad():
             torch._foreach_copy_(self._buffers, tensors)
         self._saved = tensors
-        self._without_state = [p for p, s in zip(params, per_param) if not s]
+        self._without_state = [p for p, s in zip(params, per_param, strict=True) if not s]
 
     def max_abs_weights(self) -> Tensor:
         """The largest |weight| of each parameter: non-finite exactly when a weight is NaN or infinite."""
@@ -87,10 +87,6 @@ class StepRollback:
             torch._foreach_copy_(self._saved, self._buffers)
         for p in self._without_state:  # the state this step created did not exist before it
             self.optimizer.state.pop(p, None)
-
-
-def _plain(cfg: Any) -> dict:
-    return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg or {})
 
 
 def cast_frozen_(*modules: nn.Module, dtype: torch.dtype) -> None:
@@ -109,20 +105,39 @@ def to_unit(x: Tensor) -> Tensor:
 class PixelGANModule(L.LightningModule):
     """Generator (CycleGAN-Turbo), one discriminator per domain, and the losses that train them."""
 
-    def __init__(self, model: Mapping, loss: Mapping, optim: Mapping, prompts: tuple[str, str] = ("a photo", "pixel art"),
-                 resolution: int = 256, image_log_every_n_steps: int = 100, max_consecutive_skips: int = 10,
-                 metrics: Mapping | None = None) -> None:
+    def __init__(
+        self,
+        model: Mapping,
+        loss: Mapping,
+        optim: Mapping,
+        prompts: tuple[str, str] = ("a photo", "pixel art"),
+        resolution: int = 256,
+        image_log_every_n_steps: int = 100,
+        max_consecutive_skips: int = 10,
+        metrics: Mapping | None = None,
+    ) -> None:
         super().__init__()
-        model, loss, optim, metrics = _plain(model), _plain(loss), _plain(optim), _plain(metrics)
-        self.save_hyperparameters({"model": model, "loss": loss, "optim": optim, "prompts": list(prompts),
-                                   "resolution": resolution, "image_log_every_n_steps": image_log_every_n_steps,
-                                   "max_consecutive_skips": max_consecutive_skips, "metrics": metrics})
+        model, loss, optim, metrics = plain_dict(model), plain_dict(loss), plain_dict(optim), plain_dict(metrics)
+        self.save_hyperparameters(
+            {
+                "model": model,
+                "loss": loss,
+                "optim": optim,
+                "prompts": list(prompts),
+                "resolution": resolution,
+                "image_log_every_n_steps": image_log_every_n_steps,
+                "max_consecutive_skips": max_consecutive_skips,
+                "metrics": metrics,
+            }
+        )
         self.automatic_optimization = False
         self.strict_loading = False  # checkpoints hold only what is trained; the frozen base is rebuilt
         self.model_cfg, self.loss_cfg, self.optim_cfg = model, loss, optim
 
         backbone = build_backbone(model["backbone"], model.get("pretrained"), model.get("cache_dir", ".cache"))
-        self.generator = CycleGANTurbo.from_backbone(backbone, prompts[0], prompts[1], LoraSettings(**model.get("lora", {})))
+        self.generator = CycleGANTurbo.from_backbone(
+            backbone, prompts[0], prompts[1], LoraSettings(**model.get("lora", {}))
+        )
         del backbone  # the text encoder was only needed for the two caption embeddings
         self.generator.set_grad_checkpointing(bool(model.get("grad_ckpt", False)))
         if model.get("channels_last"):
@@ -130,8 +145,11 @@ class PixelGANModule(L.LightningModule):
         if model.get("compile"):
             self.generator.unet.compile()  # in place: parameter names and checkpoints are unchanged
         self.discriminators = nn.ModuleDict(self._build_discriminators(model, resolution))
-        self.lpips = PerceptualLoss(loss.get("lpips_net", "vgg"), loss.get("lpips_backbone_weights"),
-                                    random_backbone=model["backbone"] in ("demo", "tiny"))
+        self.lpips = PerceptualLoss(
+            loss.get("lpips_net", "vgg"),
+            loss.get("lpips_backbone_weights"),
+            random_backbone=model["backbone"] in ("demo", "tiny"),
+        )
         self.dino_struct = self._build_dino_struct(metrics)
         self.skipped_steps = 0  # optimizer steps skipped (non-finite loss) or undone (non-finite weights)
         self.consecutive_skips = 0  # iterations in a row with a skipped optimizer step
@@ -163,13 +181,22 @@ class PixelGANModule(L.LightningModule):
     # --- optimizers ----------------------------------------------------------------------
     def configure_optimizers(self):
         o = self.optim_cfg
-        adam = dict(betas=tuple(o.get("betas", (0.9, 0.999))), weight_decay=o.get("weight_decay", 1e-2), eps=o.get("eps", 1e-8))
+        adam = dict(
+            betas=tuple(o.get("betas", (0.9, 0.999))), weight_decay=o.get("weight_decay", 1e-2), eps=o.get("eps", 1e-8)
+        )
         d_params = list({id(p): p for d in self.discriminators.values() for p in d.trainable_parameters()}.values())
         opt_g = torch.optim.AdamW(self._generator_param_groups(o["lr"], o.get("lr_vae")), lr=o["lr"], **adam)
         opt_d = torch.optim.AdamW(d_params, lr=o.get("lr_disc") or o["lr"], **adam)
         total = max(int(self.trainer.max_steps), 1) if self._trainer is not None else 1
-        scheds = [get_scheduler(o.get("scheduler", "constant_with_warmup"), opt, num_warmup_steps=o.get("warmup_steps", 0),
-                                num_training_steps=total) for opt in (opt_g, opt_d)]
+        scheds = [
+            get_scheduler(
+                o.get("scheduler", "constant_with_warmup"),
+                opt,
+                num_warmup_steps=o.get("warmup_steps", 0),
+                num_training_steps=total,
+            )
+            for opt in (opt_g, opt_d)
+        ]
         return [opt_g, opt_d], [{"scheduler": s, "interval": "step"} for s in scheds]
 
     def _generator_param_groups(self, lr: float, lr_vae: float | None) -> list[dict[str, Any]]:
@@ -181,8 +208,10 @@ class PixelGANModule(L.LightningModule):
         named = [(n, p) for n, p in self.generator.named_parameters() if p.requires_grad]
         if lr_vae is None:
             return [{"params": [p for _, p in named], "lr": lr}]
-        return [{"params": [p for n, p in named if not n.startswith("vae_")], "lr": lr},
-                {"params": [p for n, p in named if n.startswith("vae_")], "lr": lr_vae}]
+        return [
+            {"params": [p for n, p in named if not n.startswith("vae_")], "lr": lr},
+            {"params": [p for n, p in named if n.startswith("vae_")], "lr": lr_vae},
+        ]
 
     # --- loss terms ----------------------------------------------------------------------
     def _reconstruction(self, out: Tensor, target: Tensor, lpips_weight: float) -> Tensor:
@@ -206,7 +235,8 @@ class PixelGANModule(L.LightningModule):
         }
         if other == "b" and c.get("lambda_palette", 0):
             terms["palette"] = c["lambda_palette"] * palette_loss(
-                to_unit(fake), to_unit(real_other), c.get("palette_bins", 16), c.get("palette_sigma"))
+                to_unit(fake), to_unit(real_other), c.get("palette_bins", 16), c.get("palette_sigma")
+            )
         return terms, fake
 
     def _identity_terms(self, x: Tensor, domain: str) -> dict[str, Tensor]:
@@ -241,7 +271,7 @@ class PixelGANModule(L.LightningModule):
         Under DDP the skip decision must be collective: a rank that skips its backward while the
         others run theirs would leave their gradient all-reduce waiting forever.
         """
-        finite = all(bool(torch.isfinite(l.detach()).all()) for l in losses)
+        finite = all(bool(torch.isfinite(loss.detach()).all()) for loss in losses)
         strategy = self._parallel_strategy()
         return strategy.reduce_boolean_decision(finite, all=True) if strategy is not None else finite
 
@@ -268,7 +298,9 @@ class PixelGANModule(L.LightningModule):
         validation intervals mean training iterations. The others step the wrapped optimizer
         directly (equivalent for 32-true and bf16-mixed, which need no gradient scaler).
         """
-        self.clip_gradients(opt, gradient_clip_val=self.optim_cfg.get("max_grad_norm", 10.0), gradient_clip_algorithm="norm")
+        self.clip_gradients(
+            opt, gradient_clip_val=self.optim_cfg.get("max_grad_norm", 10.0), gradient_clip_algorithm="norm"
+        )
         rollback = self._rollbacks.get(id(opt.optimizer))
         if rollback is None:
             rollback = self._rollbacks[id(opt.optimizer)] = StepRollback(opt.optimizer)
@@ -295,7 +327,8 @@ class PixelGANModule(L.LightningModule):
             raise TrainingDivergedError(
                 f"loss was non-finite for {self.consecutive_skips} consecutive iterations (step {self.global_step}, "
                 f"{self.skipped_steps} optimizer steps skipped in all); stopping. Lower optim.lr, check the data, "
-                "or raise max_consecutive_skips.")
+                "or raise max_consecutive_skips."
+            )
 
     # --- the training iteration ------------------------------------------------------------
     def generator_step(self, a: Tensor, b: Tensor, opt_g) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
@@ -319,8 +352,12 @@ class PixelGANModule(L.LightningModule):
         sum of the parts' gradients is the gradient of the sum. One optimizer step at the end.
         """
         opt_g.zero_grad(set_to_none=True)
-        parts = (lambda: self._translation_terms(a, "a", b), lambda: (self._identity_terms(a, "a"), None),
-                 lambda: self._translation_terms(b, "b", a), lambda: (self._identity_terms(b, "b"), None))
+        parts = (
+            lambda: self._translation_terms(a, "a", b),
+            lambda: (self._identity_terms(a, "a"), None),
+            lambda: self._translation_terms(b, "b", a),
+            lambda: (self._identity_terms(b, "b"), None),
+        )
         logs: dict[str, Tensor] = {}
         fakes: list[Tensor] = []
         losses: list[Tensor] = []
@@ -351,21 +388,28 @@ class PixelGANModule(L.LightningModule):
         """The reference schedule: cycle → step, GAN → step, identity → step (8 generator passes)."""
         c, G = self.loss_cfg, self.generator
         rec_a, rec_b = G(G(a, "a2b"), "b2a"), G(G(b, "b2a"), "a2b")
-        cycle = c["lambda_cycle"] * (self._reconstruction(rec_a, a, c["lambda_cycle_lpips"])
-                                     + self._reconstruction(rec_b, b, c["lambda_cycle_lpips"]))
+        cycle = c["lambda_cycle"] * (
+            self._reconstruction(rec_a, a, c["lambda_cycle_lpips"])
+            + self._reconstruction(rec_b, b, c["lambda_cycle_lpips"])
+        )
         self._optimizer_step(opt_g, [cycle])
         fake_b, fake_a = G(a, "a2b"), G(b, "b2a")
-        gan = c["lambda_gan"] * (generator_adversarial_loss(self.discriminators["b"](fake_b))
-                                 + generator_adversarial_loss(self.discriminators["a"](fake_a)))
+        gan = c["lambda_gan"] * (
+            generator_adversarial_loss(self.discriminators["b"](fake_b))
+            + generator_adversarial_loss(self.discriminators["a"](fake_a))
+        )
         logs = {"cycle": cycle, "gan": gan}
         gan_total = gan
         if c.get("lambda_palette", 0):
-            logs["palette"] = c["lambda_palette"] * palette_loss(to_unit(fake_b), to_unit(b), c.get("palette_bins", 16),
-                                                                 c.get("palette_sigma"))
+            logs["palette"] = c["lambda_palette"] * palette_loss(
+                to_unit(fake_b), to_unit(b), c.get("palette_bins", 16), c.get("palette_sigma")
+            )
             gan_total = gan + logs["palette"]
         self._optimizer_step(opt_g, [gan_total])
-        idt = c["lambda_idt"] * (self._reconstruction(G(a, "b2a"), a, c["lambda_idt_lpips"])
-                                 + self._reconstruction(G(b, "a2b"), b, c["lambda_idt_lpips"]))
+        idt = c["lambda_idt"] * (
+            self._reconstruction(G(a, "b2a"), a, c["lambda_idt_lpips"])
+            + self._reconstruction(G(b, "a2b"), b, c["lambda_idt_lpips"])
+        )
         self._optimizer_step(opt_g, [idt], counts=True)
         logs["idt"] = idt
         return logs, {"a": fake_a.detach(), "b": fake_b.detach()}
@@ -373,8 +417,13 @@ class PixelGANModule(L.LightningModule):
     def discriminator_step(self, a: Tensor, b: Tensor, fakes: dict[str, Tensor], opt_d) -> Tensor:
         """D_A and D_B on the reals and the generator's detached fakes: no generator pass here."""
         reals = {"a": a, "b": b}
-        loss = sum(discriminator_adversarial_loss(self.discriminators[d](reals[d]), self.discriminators[d](fakes[d]))
-                   for d in ("a", "b")) * self.loss_cfg["lambda_gan"]
+        loss = (
+            sum(
+                discriminator_adversarial_loss(self.discriminators[d](reals[d]), self.discriminators[d](fakes[d]))
+                for d in ("a", "b")
+            )
+            * self.loss_cfg["lambda_gan"]
+        )
         self._optimizer_step(opt_d, [loss])
         return loss
 
@@ -403,8 +452,15 @@ class PixelGANModule(L.LightningModule):
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         fake_b = self.generator(batch["a"], "a2b", sample_posterior=False)
         rec_a = self.generator(fake_b, "b2a", sample_posterior=False)
-        self._val_outputs.append({"a": batch["a"].cpu(), "fake_b": fake_b.cpu(), "rec_a": rec_a.cpu(), "b": batch["b"].cpu(),
-                                  **{k: batch[k].cpu() for k in GT_KEYS if k in batch}})
+        self._val_outputs.append(
+            {
+                "a": batch["a"].cpu(),
+                "fake_b": fake_b.cpu(),
+                "rec_a": rec_a.cpu(),
+                "b": batch["b"].cpu(),
+                **{k: batch[k].cpu() for k in GT_KEYS if k in batch},
+            }
+        )
 
     def on_validation_epoch_end(self) -> None:
         if not self._val_outputs:
@@ -416,8 +472,14 @@ class PixelGANModule(L.LightningModule):
         if "gt" in cat:  # a paired test split: how far the a2b translations are from their targets
             from pixel_gan.metrics.ground_truth import ground_truth_metrics
 
-            metrics.update(ground_truth_metrics(to_unit(cat["fake_b"]).clamp(0, 1), to_unit(cat["gt"]).clamp(0, 1),
-                                                cat["gt_cell"], cat["gt_palette"][0]))
+            metrics.update(
+                ground_truth_metrics(
+                    to_unit(cat["fake_b"]).clamp(0, 1),
+                    to_unit(cat["gt"]).clamp(0, 1),
+                    cat["gt_cell"],
+                    cat["gt_palette"][0],
+                )
+            )
             rows.append(cat["gt"])
         self.log_dict({f"val/{k}": float(v) for k, v in metrics.items()}, batch_size=cat["a"].shape[0])
         self._log_images("val/images", *rows)
@@ -449,8 +511,9 @@ class PixelGANModule(L.LightningModule):
 
         a, fake_b, b = (to_unit(x).clamp(0, 1) for x in (a, fake_b, b))
         metrics = pixel_art_metrics(a, fake_b)
-        metrics["palette_distance"] = palette_loss(fake_b, b, self.loss_cfg.get("palette_bins", 16),
-                                                   self.loss_cfg.get("palette_sigma")).item()
+        metrics["palette_distance"] = palette_loss(
+            fake_b, b, self.loss_cfg.get("palette_bins", 16), self.loss_cfg.get("palette_sigma")
+        ).item()
         if self.dino_struct is not None:
             with torch.autocast(device_type=self.device.type, enabled=False):  # a metric, not a bf16 estimate
                 metrics["dino_struct"] = self.dino_struct(a, fake_b).mean().item()
@@ -483,14 +546,16 @@ class PixelGANModule(L.LightningModule):
         if missing:
             raise CheckpointMismatchError(
                 f"checkpoint does not match this model config: {len(missing)} trained tensors missing, "
-                f"e.g. {missing[:3]} (check model.lora / model.discriminator)")
+                f"e.g. {missing[:3]} (check model.lora / model.discriminator)"
+            )
         own = self.state_dict()
         wrong = sorted(k for k in expected & set(state) if tuple(state[k].shape) != tuple(own[k].shape))
         if wrong:
             raise CheckpointMismatchError(
                 f"checkpoint does not match this model config: {len(wrong)} trained tensors have other shapes, e.g. "
                 f"{wrong[0]} is {tuple(state[wrong[0]].shape)} there and {tuple(own[wrong[0]].shape)} here "
-                "(check model.lora ranks / model.discriminator)")
+                "(check model.lora ranks / model.discriminator)"
+            )
         counters = checkpoint.get("pixel_gan", {})
         self.skipped_steps = counters.get("skipped_steps", 0)
         self.consecutive_skips = counters.get("consecutive_skips", 0)

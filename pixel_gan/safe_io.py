@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -102,7 +103,8 @@ def write_files(targets: Sequence[tuple[PathLike, Writer]], inputs: Iterable[Pat
             os.replace(tmp, path)
             placed.append(path)
     except BaseException:
-        for leftover in [*temporaries, *placed]:
+        leftovers: list[PathLike] = [*temporaries, *placed]
+        for leftover in leftovers:
             _unlink(leftover)
         raise
     for folder in {p.parent for p in paths}:
@@ -127,8 +129,9 @@ def png_writer(image) -> Writer:
     return lambda handle: image.save(handle, format="PNG")
 
 
-def write_folder(target: PathLike, build: Callable[[Path], object],
-                 already_done: Callable[[Path], bool] | None = None) -> Path:
+def write_folder(
+    target: PathLike, build: Callable[[Path], object], already_done: Callable[[Path], bool] | None = None
+) -> Path:
     """Build a folder in a temporary sibling and rename it to ``target``: never half a folder there.
 
     An existing ``target`` is moved aside first and removed once the new one is in place (put
@@ -184,7 +187,5 @@ def fsync_dir(folder: PathLike) -> None:
 
 
 def _unlink(path: PathLike) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(path)
-    except OSError:
-        pass

@@ -22,7 +22,7 @@ from pixel_gan.checkpointing import (
     SafeCheckpointIO,
     check_lightning_checkpoint,
 )
-from pixel_gan.config import ConfigError, validate_config
+from pixel_gan.config import ConfigError, plain_dict, validate_config
 from pixel_gan.export import save_translator
 from pixel_gan.logging_utils import quiet_libraries
 from pixel_gan.module import CheckpointMismatchError, PixelGANModule
@@ -53,14 +53,16 @@ def resolve_ckpt_path(cfg: DictConfig, output_dir: Path) -> str | None:
             log.info("resuming from %s", path)
             return str(path)
     if wanted == "last":
-        raise ConfigError(f"ckpt_path=last but no last.ckpt found in {output_dir}/checkpoints or {task_dir}/*/checkpoints")
+        raise ConfigError(
+            f"ckpt_path=last but no last.ckpt found in {output_dir}/checkpoints or {task_dir}/*/checkpoints"
+        )
     log.info("resume=true but no checkpoint of task %s yet: starting fresh", cfg.task_name)
     return None
 
 
 def translator_meta(cfg: DictConfig, prompts: tuple[str, str], step: int) -> dict[str, Any]:
     """What ``translator.yaml`` records: base model, adapters, captions, resolution, edge preset."""
-    model = OmegaConf.to_container(cfg.model, resolve=True)
+    model = plain_dict(cfg.model)
     return {
         "model": {k: model[k] for k in ("name", "backbone", "pretrained", "cache_dir", "lora")},
         "prompts": list(prompts),
@@ -83,8 +85,11 @@ def export_and_sample(module: PixelGANModule, datamodule: Any, cfg: DictConfig, 
     from pixel_gan.evaluation.report import comparison_grid
     from pixel_gan.translate import Translator
 
-    export_dir = save_translator(output_dir / "translator", module.generator.trainable_state_dict(),
-                                 translator_meta(cfg, datamodule.prompts, module.global_step))
+    export_dir = save_translator(
+        output_dir / "translator",
+        module.generator.trainable_state_dict(),
+        translator_meta(cfg, datamodule.prompts, module.global_step),
+    )
     samples = output_dir / "samples"
     samples.mkdir(exist_ok=True)
     translator = Translator.from_pretrained(export_dir, device="cpu")
@@ -114,7 +119,7 @@ def scaled_optim(optim: DictConfig | dict, batch_per_device: int, world_size: in
     the configured LR was chosen for. The returned dict records the batch sizes and the configured
     LR next to the one in use, so the run's hparams say what it trained with.
     """
-    o = OmegaConf.to_container(optim, resolve=True) if isinstance(optim, DictConfig) else dict(optim)
+    o = plain_dict(optim)
     rule, base = o.get("lr_scaling", "fixed"), o.get("base_batch", 1)
     if rule not in LR_SCALING_RULES:
         raise ConfigError(f"optim.lr_scaling must be one of {', '.join(LR_SCALING_RULES)}; got {rule!r}")
@@ -122,13 +127,20 @@ def scaled_optim(optim: DictConfig | dict, batch_per_device: int, world_size: in
         raise ConfigError(f"optim.base_batch must be an integer >= 1, got {base!r}")
     global_batch = int(batch_per_device) * int(world_size)
     factor = global_batch / base if rule == "linear" else 1.0
-    o.update(base_lr=o["lr"], lr=o["lr"] * factor, batch_per_device=int(batch_per_device),
-             world_size=int(world_size), global_batch=global_batch)
+    o.update(
+        base_lr=o["lr"],
+        lr=o["lr"] * factor,
+        batch_per_device=int(batch_per_device),
+        world_size=int(world_size),
+        global_batch=global_batch,
+    )
     for key in ("lr_disc", "lr_vae"):
         if o.get(key):
             o[f"base_{key}"], o[key] = o[key], o[key] * factor
-    rank_zero_info(f"batch {batch_per_device} per device x {world_size} processes = global batch {global_batch}; "
-                   f"lr {o['base_lr']:g} -> {o['lr']:g} (optim.lr_scaling={rule}, base_batch={base})")
+    rank_zero_info(
+        f"batch {batch_per_device} per device x {world_size} processes = global batch {global_batch}; "
+        f"lr {o['base_lr']:g} -> {o['lr']:g} (optim.lr_scaling={rule}, base_batch={base})"
+    )
     return o
 
 
@@ -144,13 +156,21 @@ def check_process_launch(trainer: L.Trainer) -> None:
     from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
 
     strategy = trainer.strategy
-    spawns_itself = (isinstance(getattr(strategy, "launcher", None), _SubprocessScriptLauncher)
-                     and not strategy.cluster_environment.creates_processes_externally)
-    if spawns_itself and trainer.num_devices > 1 and HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+    spawns_itself = (
+        isinstance(getattr(strategy, "launcher", None), _SubprocessScriptLauncher)
+        and not strategy.cluster_environment.creates_processes_externally
+    )
+    if (
+        spawns_itself
+        and trainer.num_devices > 1
+        and HydraConfig.initialized()
+        and HydraConfig.get().mode == RunMode.MULTIRUN
+    ):
         raise ConfigError(
             f"trainer.devices={trainer.num_devices} in a multirun (-m) job started without a cluster launcher: "
             "Lightning would re-run the whole sweep for each extra device. Use hydra/launcher=submitit_slurm "
-            "(one SLURM task per device), or train one config without -m.")
+            "(one SLURM task per device), or train one config without -m."
+        )
 
 
 def hold_submitit_signal(preemption: PreemptionCheckpoint) -> Callable[[], None]:
@@ -195,8 +215,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
     ckpt_path = resolve_ckpt_path(cfg, output_dir)
 
     datamodule = hydra.utils.instantiate(
-        cfg.data, resolution=cfg.resolution.size, seed=cfg.seed,
-        edge_preset=OmegaConf.to_container(cfg.edge_preset, resolve=True), _convert_="all")
+        cfg.data,
+        resolution=cfg.resolution.size,
+        seed=cfg.seed,
+        edge_preset=OmegaConf.to_container(cfg.edge_preset, resolve=True),
+        _convert_="all",
+    )
     datamodule.prepare_data()
     try:  # list and check the image files now: an empty or unreadable folder stops before any model is built
         datamodule.setup("fit")
@@ -209,13 +233,21 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if cfg.trainer.get("enable_progress_bar", True):
         callbacks.append(StepProgressBar())
     requeue_if_signalled = hold_submitit_signal(preemption)
-    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers,
-                                                 plugins=[SafeCheckpointIO()])
+    trainer: L.Trainer = hydra.utils.instantiate(
+        cfg.trainer, callbacks=callbacks, logger=loggers, plugins=[SafeCheckpointIO()]
+    )
     check_process_launch(trainer)
     optim = scaled_optim(cfg.optim, datamodule.batch_size, trainer.world_size)  # the LR rule, after world size is known
-    module = PixelGANModule(model=cfg.model, loss=cfg.loss, optim=optim, prompts=datamodule.prompts,
-                            resolution=cfg.resolution.size, image_log_every_n_steps=cfg.image_log_every_n_steps,
-                            max_consecutive_skips=cfg.max_consecutive_skips, metrics=cfg.get("metrics"))
+    module = PixelGANModule(
+        model=cfg.model,
+        loss=cfg.loss,
+        optim=optim,
+        prompts=datamodule.prompts,
+        resolution=cfg.resolution.size,
+        image_log_every_n_steps=cfg.image_log_every_n_steps,
+        max_consecutive_skips=cfg.max_consecutive_skips,
+        metrics=cfg.get("metrics"),
+    )
     log.info("data: %s", datamodule.describe())
     try:
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
@@ -224,8 +256,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
     except SIGTERMException:
         preemption.signum = preemption.signum or int(signal.SIGTERM)
     if preemption.signum is not None:
-        log.warning("stopped by %s at step %d; %s holds this state: continue with ckpt_path=last",
-                    signal.Signals(preemption.signum).name, trainer.global_step, preemption.saved_path)
+        log.warning(
+            "stopped by %s at step %d; %s holds this state: continue with ckpt_path=last",
+            signal.Signals(preemption.signum).name,
+            trainer.global_step,
+            preemption.saved_path,
+        )
         requeue_if_signalled()
         raise SystemExit(128 + preemption.signum)
     if cfg.get("export", True):

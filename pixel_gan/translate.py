@@ -20,7 +20,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 import torch
@@ -62,7 +62,8 @@ def resolve_export_dir(path: str | os.PathLike[str]) -> Path:
         raise CheckpointError(f"checkpoint not found: {given}")
     raise CheckpointError(
         f"{given} is not a translator: expected {WEIGHTS_NAME} + {CONFIG_NAME} in it or in {given / 'translator'} "
-        "(a training run writes them at the end)")
+        "(a training run writes them at the end)"
+    )
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -127,11 +128,17 @@ def _with_mask(raw: Image.Image, alpha: Image.Image | None) -> Image.Image:
     if alpha is None:
         return raw
     rgba = raw.convert("RGBA")
-    rgba.putalpha(alpha.resize(raw.size, Image.BOX if alpha.width >= raw.width else Image.NEAREST))
+    rgba.putalpha(
+        alpha.resize(raw.size, Image.Resampling.BOX if alpha.width >= raw.width else Image.Resampling.NEAREST)
+    )
     return rgba
 
 
 # --------------------------------------------------------------------------- palette step
+
+
+def _image_list(image_or_list: Image.Image | Sequence[Image.Image]) -> list[Image.Image]:
+    return [image_or_list] if isinstance(image_or_list, Image.Image) else list(image_or_list)
 
 
 def quantize_native(native: Image.Image, palette: PaletteSpec, dither: bool = False, seed: int = 0) -> Image.Image:
@@ -148,8 +155,10 @@ def check_upscale(width: int, height: int, k: int) -> None:
     """Refuse, before anything is allocated, an upscaled size over :data:`MAX_OUTPUT_PIXELS`."""
     pixels = width * k * height * k
     if pixels > MAX_OUTPUT_PIXELS:
-        raise ValueError(f"upscale x{k} would make a {width * k}x{height * k} image ({pixels} pixels), over the "
-                         f"limit of {MAX_OUTPUT_PIXELS}; use a smaller --upscale")
+        raise ValueError(
+            f"upscale x{k} would make a {width * k}x{height * k} image ({pixels} pixels), over the "
+            f"limit of {MAX_OUTPUT_PIXELS}; use a smaller --upscale"
+        )
 
 
 def upscaled(image: Image.Image, k: int) -> Image.Image:
@@ -179,8 +188,9 @@ def parse_resolution(value: str | int | None) -> Resolution:
 class Translator:
     """A trained generator plus the pre/post-processing it was trained with."""
 
-    def __init__(self, generator: CycleGANTurbo, meta: dict[str, Any], device: torch.device,
-                 dtype: torch.dtype) -> None:
+    def __init__(
+        self, generator: CycleGANTurbo, meta: dict[str, Any], device: torch.device, dtype: torch.dtype
+    ) -> None:
         self.generator = generator.eval().requires_grad_(False).to(device)
         if dtype != torch.float32:
             self.generator.to(dtype)
@@ -189,8 +199,14 @@ class Translator:
         self.edge_preset = meta.get("edge_preset", {"name": "none"})
 
     @classmethod
-    def from_pretrained(cls, export_dir: str | Path, base: str | None = None, device: str = "auto",
-                        dtype: str = "fp32", load_weights: bool = True) -> Translator:
+    def from_pretrained(
+        cls,
+        export_dir: str | Path,
+        base: str | None = None,
+        device: str = "auto",
+        dtype: str = "fp32",
+        load_weights: bool = True,
+    ) -> Translator:
         """``base`` overrides the base model id/dir recorded in ``translator.yaml``; a run folder also works.
 
         ``load_weights=False`` keeps the freshly initialised adapters instead of the trained tensors:
@@ -230,7 +246,7 @@ class Translator:
         """Composite onto white, resize (longer side ``size``, multiples of 8), draw the edge preset."""
         image, _ = split_composite(image)
         w, h = fit_size(*image.size, size or self.resolution)
-        return apply_edge_preset(image.resize((w, h), Image.LANCZOS), self._preset(edge_preset))
+        return apply_edge_preset(image.resize((w, h), Image.Resampling.LANCZOS), self._preset(edge_preset))
 
     @torch.inference_mode()
     def __call__(self, x: Tensor, direction: str = "a2b") -> Tensor:
@@ -238,9 +254,37 @@ class Translator:
         out = self.generator(x.to(self.device, self.dtype), direction, sample_posterior=False)
         return out.float().cpu()
 
-    def translate(self, image_or_list: Image.Image | Sequence[Image.Image], direction: str = "a2b",
-                  edge_preset: str | dict | None = None, size: int | None = None,
-                  output_size: OutputSize = "native", batch_size: int = 8) -> Image.Image | list[Image.Image]:
+    @overload
+    def translate(
+        self,
+        image_or_list: Image.Image,
+        direction: str = "a2b",
+        edge_preset: str | dict | None = None,
+        size: int | None = None,
+        output_size: OutputSize = "native",
+        batch_size: int = 8,
+    ) -> Image.Image: ...
+
+    @overload
+    def translate(
+        self,
+        image_or_list: Sequence[Image.Image],
+        direction: str = "a2b",
+        edge_preset: str | dict | None = None,
+        size: int | None = None,
+        output_size: OutputSize = "native",
+        batch_size: int = 8,
+    ) -> list[Image.Image]: ...
+
+    def translate(
+        self,
+        image_or_list: Image.Image | Sequence[Image.Image],
+        direction: str = "a2b",
+        edge_preset: str | dict | None = None,
+        size: int | None = None,
+        output_size: OutputSize = "native",
+        batch_size: int = 8,
+    ) -> Image.Image | list[Image.Image]:
         """PIL image(s) → RGB PIL image(s) at the working size (``native``) or the input's size (``input``).
 
         Images are batched by working shape, so a folder of mixed aspect ratios still batches well.
@@ -250,18 +294,19 @@ class Translator:
         if output_size not in ("native", "input"):
             raise ValueError(f"output_size must be 'native' or 'input', got {output_size!r}")
         single = isinstance(image_or_list, Image.Image)
-        images = [image_or_list] if single else list(image_or_list)
+        images = _image_list(image_or_list)
         results: list[Image.Image] = []
         for start in range(0, len(images), max(1, batch_size)):
-            chunk = images[start:start + max(1, batch_size)]
+            chunk = images[start : start + max(1, batch_size)]
             outs = self._translate_chunk(chunk, direction, edge_preset, size)
             if output_size == "input":
-                outs = [out.resize(im.size, Image.NEAREST) for out, im in zip(outs, chunk)]
+                outs = [out.resize(im.size, Image.Resampling.NEAREST) for out, im in zip(outs, chunk, strict=True)]
             results.extend(outs)
         return results[0] if single else results
 
-    def _translate_chunk(self, chunk: Sequence[Image.Image], direction: str, edge_preset: str | dict | None,
-                         size: int | None) -> list[Image.Image]:
+    def _translate_chunk(
+        self, chunk: Sequence[Image.Image], direction: str, edge_preset: str | dict | None, size: int | None
+    ) -> list[Image.Image]:
         """One generator pass per distinct working shape in ``chunk``; outputs in input order."""
         prepared = [self.preprocess(im, size, edge_preset) for im in chunk]
         by_shape: dict[tuple[int, int], list[int]] = {}
@@ -270,13 +315,19 @@ class Translator:
         outs: list[Image.Image | None] = [None] * len(chunk)
         for idxs in by_shape.values():
             batch = torch.stack([to_tensor(prepared[i]) for i in idxs])
-            for i, t in zip(idxs, self(batch, direction)):
+            for i, t in zip(idxs, self(batch, direction), strict=True):
                 outs[i] = to_pil(t)
         return [o for o in outs if o is not None]
 
-    def render_native(self, images: Sequence[Image.Image], resolution: Resolution = None, direction: str = "a2b",
-                      edge_preset: str | dict | None = None, size: int | None = None,
-                      batch_size: int = 8) -> list[Image.Image]:
+    def render_native(
+        self,
+        images: Sequence[Image.Image],
+        resolution: Resolution = None,
+        direction: str = "a2b",
+        edge_preset: str | dict | None = None,
+        size: int | None = None,
+        batch_size: int = 8,
+    ) -> list[Image.Image]:
         """Translate and grid-snap to native pixel art, before any palette step.
 
         ``resolution``: longer side of the result in art pixels (None → the trained resolution,
@@ -287,7 +338,7 @@ class Translator:
         work = self.work_size(resolution, size)
         raws = self.translate(list(images), direction, edge_preset, work, batch_size=batch_size)
         natives = []
-        for image, raw in zip(images, raws):
+        for image, raw in zip(images, raws, strict=True):
             _, alpha = split_composite(image)
             masked = _with_mask(raw, alpha)
             if resolution == "auto":
@@ -296,10 +347,19 @@ class Translator:
                 natives.append(pixelize(masked, size=native_size(*raw.size, resolution or self.resolution)))
         return natives
 
-    def pixel_art(self, image_or_list: Image.Image | Sequence[Image.Image], resolution: Resolution = None,
-                  palette: PaletteSpec = None, dither: bool = False, upscale: int = 1, direction: str = "a2b",
-                  edge_preset: str | dict | None = None, size: int | None = None, lock_palette: bool = True,
-                  batch_size: int = 8) -> Image.Image | list[Image.Image]:
+    def pixel_art(
+        self,
+        image_or_list: Image.Image | Sequence[Image.Image],
+        resolution: Resolution = None,
+        palette: PaletteSpec = None,
+        dither: bool = False,
+        upscale: int = 1,
+        direction: str = "a2b",
+        edge_preset: str | dict | None = None,
+        size: int | None = None,
+        lock_palette: bool = True,
+        batch_size: int = 8,
+    ) -> Image.Image | list[Image.Image]:
         """Images → finished pixel art: translate, snap to ``resolution``, palette, ×``upscale``.
 
         ``palette``: a built-in name, a palette file, a colour count (k-means) or a (K, 3) array.
@@ -307,7 +367,7 @@ class Translator:
         so frames of an animation share colours.
         """
         single = isinstance(image_or_list, Image.Image)
-        images = [image_or_list] if single else list(image_or_list)
+        images = _image_list(image_or_list)
         natives = self.render_native(images, resolution, direction, edge_preset, size, batch_size)
         resolved = resolve_palette(palette)
         if isinstance(resolved, int) and lock_palette and len(natives) > 1:
@@ -324,8 +384,10 @@ def describe_meta(meta: dict[str, Any]) -> str:
     """``smoke · 32 px · edges default · loss palette`` from a translator.yaml mapping."""
     edges = meta.get("edge_preset")
     edge_name = edges.get("name", "none") if isinstance(edges, dict) else (edges or "none")
-    return (f"{meta.get('experiment', 'translator')} · {meta.get('resolution', '?')} px · edges {edge_name}"
-            f" · loss {meta.get('loss', '?')}")
+    return (
+        f"{meta.get('experiment', 'translator')} · {meta.get('resolution', '?')} px · edges {edge_name}"
+        f" · loss {meta.get('loss', '?')}"
+    )
 
 
 # --------------------------------------------------------------------------- CLI: planning
@@ -367,8 +429,9 @@ def gather_inputs(paths: Sequence[str]) -> list[Path]:
         else:
             raise UsageError(f"input not found: {display_path(path)}")
     if not files:
-        raise UsageError(f"no images found in {', '.join(display_path(p) for p in paths)} "
-                         f"(looked for {' '.join(IMAGE_EXTENSIONS)})")
+        raise UsageError(
+            f"no images found in {', '.join(display_path(p) for p in paths)} (looked for {' '.join(IMAGE_EXTENSIONS)})"
+        )
     return files
 
 
@@ -388,12 +451,15 @@ def refuse_outputs_over_inputs(files: Sequence[Path], out_dir: Path, k: int) -> 
         for out in output_paths(source, out_dir, k):
             victim = inputs.get(file_identity(out))
             if victim is not None:
-                raise UsageError(f"--output {display_path(out_dir)}: {display_path(out)} would overwrite the input "
-                                 f"{display_path(victim)}; choose an --output folder apart from the inputs")
+                raise UsageError(
+                    f"--output {display_path(out_dir)}: {display_path(out)} would overwrite the input "
+                    f"{display_path(victim)}; choose an --output folder apart from the inputs"
+                )
 
 
-def plan_jobs(files: Sequence[Path], out_dir: Path, k: int, overwrite: bool, report: Report,
-              console: Console) -> list[Job]:
+def plan_jobs(
+    files: Sequence[Path], out_dir: Path, k: int, overwrite: bool, report: Report, console: Console
+) -> list[Job]:
     """Skip inputs whose outputs exist (unless ``overwrite``); refuse two inputs with one output name."""
     jobs: list[Job] = []
     claimed: dict[Path, Path] = {}
@@ -434,7 +500,7 @@ class ConvertSettings:
 
 def _batches(jobs: Sequence[Job], size: int) -> Iterator[list[Job]]:
     for start in range(0, len(jobs), size):
-        yield list(jobs[start:start + size])
+        yield list(jobs[start : start + size])
 
 
 def _load_batch(batch: Sequence[Job], report: Report, console: Console) -> list[tuple[Job, Image.Image]]:
@@ -450,22 +516,30 @@ def _load_batch(batch: Sequence[Job], report: Report, console: Console) -> list[
     return loaded
 
 
-def _write(job: Job, native: Image.Image, settings: ConvertSettings, palette: PaletteSpec, report: Report,
-           console: Console) -> None:
+def _write(
+    job: Job, native: Image.Image, settings: ConvertSettings, palette: PaletteSpec, report: Report, console: Console
+) -> None:
     """Palette step, upscale, then both files or neither; a failure here costs only this file."""
     try:
         final = quantize_native(native, palette, settings.dither)
         images = [final] + ([upscaled(final, settings.upscale)] if settings.upscale > 1 else [])
-        write_files([(path, png_writer(image)) for path, image in zip(job.outputs, images, strict=True)],
-                    inputs=[job.source])
+        write_files(
+            [(path, png_writer(image)) for path, image in zip(job.outputs, images, strict=True)], inputs=[job.source]
+        )
     except Exception as error:  # noqa: BLE001 - one unwritable file must not stop the folder
         _fail(report, console, job.source, f"{type(error).__name__}: {error}")
         return
     report.converted.append(job.source)
 
 
-def convert(translator: Translator, jobs: Sequence[Job], settings: ConvertSettings, report: Report,
-            console: Console, advance=lambda n: None) -> None:
+def convert(
+    translator: Translator,
+    jobs: Sequence[Job],
+    settings: ConvertSettings,
+    report: Report,
+    console: Console,
+    advance=lambda n: None,
+) -> None:
     """Translate ``jobs`` batch by batch and write them; a k-means palette is locked over all frames.
 
     Locking needs every frame before the first can be written, so those runs keep the (small)
@@ -478,19 +552,23 @@ def convert(translator: Translator, jobs: Sequence[Job], settings: ConvertSettin
         natives: list[Image.Image] = []
         if loaded:
             try:
-                natives = translator.render_native([im for _, im in loaded], settings.resolution,
-                                                   settings.direction, settings.edge_preset,
-                                                   batch_size=settings.batch_size)
+                natives = translator.render_native(
+                    [im for _, im in loaded],
+                    settings.resolution,
+                    settings.direction,
+                    settings.edge_preset,
+                    batch_size=settings.batch_size,
+                )
             except Exception as error:  # noqa: BLE001 - a failed batch fails its files, not the run
                 for job, _ in loaded:
                     _fail(report, console, job.source, f"translation failed: {type(error).__name__}: {error}")
-        for (job, _), native in zip(loaded, natives):
+        for (job, _), native in zip(loaded, natives, strict=True):
             if lock:
                 pending.append((job, native))
             else:
                 _write(job, native, settings, settings.palette, report, console)
         advance(len(batch))
-    if pending:
+    if pending and isinstance(settings.palette, int):  # pending fills only when the palette is locked
         palette = PaletteLock().fit([n for _, n in pending], int(settings.palette))
         for job, native in pending:
             _write(job, native, settings, palette, report, console)
@@ -500,19 +578,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pixel-gan translate",
         description="Convert photos to pixel art with a trained translator. Writes <stem>.png at native "
-                    "size and <stem>_x<k>.png when --upscale k > 1.")
-    parser.add_argument("--checkpoint", required=True,
-                        help="translator folder, or a training run folder containing translator/")
+        "size and <stem>_x<k>.png when --upscale k > 1.",
+    )
+    parser.add_argument(
+        "--checkpoint", required=True, help="translator folder, or a training run folder containing translator/"
+    )
     parser.add_argument("--input", required=True, nargs="+", help="image file(s) and/or folder(s) of images")
     parser.add_argument("--output", required=True, help="folder for the results (created if missing)")
-    parser.add_argument("--resolution", default=None,
-                        help="native size: longer side in art pixels (default: the translator's training size; "
-                             "'auto' detects the grid in the model output)")
-    parser.add_argument("--edge-preset", default=None, choices=["none", "default", "medium", "low"],
-                        help="edge preset for the input (default: the one the translator was trained with)")
-    parser.add_argument("--palette", default=None,
-                        help="built-in name (pico8, gameboy, nes, cga, endesga32), a .hex/.gpl/image palette file, "
-                             "or a colour count such as 16 (k-means; one palette shared by all inputs)")
+    parser.add_argument(
+        "--resolution",
+        default=None,
+        help="native size: longer side in art pixels (default: the translator's training size; "
+        "'auto' detects the grid in the model output)",
+    )
+    parser.add_argument(
+        "--edge-preset",
+        default=None,
+        choices=["none", "default", "medium", "low"],
+        help="edge preset for the input (default: the one the translator was trained with)",
+    )
+    parser.add_argument(
+        "--palette",
+        default=None,
+        help="built-in name (pico8, gameboy, nes, cga, endesga32), a .hex/.gpl/image palette file, "
+        "or a colour count such as 16 (k-means; one palette shared by all inputs)",
+    )
     parser.add_argument("--dither", action="store_true", help="ordered (Bayer 4x4) dithering in the palette step")
     parser.add_argument("--upscale", type=int, default=1, help="also write an exact nearest-neighbour xK copy")
     parser.add_argument("--direction", default="a2b", choices=DIRECTIONS, help="a2b: photo → pixel art (default)")
@@ -520,8 +610,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     parser.add_argument("--dtype", default="fp32", choices=sorted(DTYPES))
     parser.add_argument("--base", default=None, help="override the base model id/dir recorded in translator.yaml")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace existing outputs (default: skip those inputs)")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace existing outputs (default: skip those inputs)"
+    )
     return parser
 
 
@@ -540,8 +631,9 @@ def _settings(args: argparse.Namespace) -> ConvertSettings:
         palette = resolve_palette(args.palette)
     except (ValueError, OSError) as error:
         raise UsageError(str(error)) from None
-    return ConvertSettings(resolution, palette, args.dither, args.upscale, args.direction, args.edge_preset,
-                           args.batch_size)
+    return ConvertSettings(
+        resolution, palette, args.dither, args.upscale, args.direction, args.edge_preset, args.batch_size
+    )
 
 
 def _prepare(args: argparse.Namespace, console: Console) -> tuple[ConvertSettings, list[Path], Path, Translator]:
@@ -565,7 +657,9 @@ def _prepare(args: argparse.Namespace, console: Console) -> tuple[ConvertSetting
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise UsageError(f"--output {display_path(out_dir)}: cannot create the folder ({error.strerror or error})") from None
+        raise UsageError(
+            f"--output {display_path(out_dir)}: cannot create the folder ({error.strerror or error})"
+        ) from None
     return settings, files, out_dir, translator
 
 
@@ -578,8 +672,15 @@ def _progress(console: Console):
         TimeRemainingColumn,
     )
 
-    return Progress(TextColumn("translating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=console, transient=True, disable=not console.is_terminal)
+    return Progress(
+        TextColumn("translating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -606,8 +707,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         err.print(f"interrupted: {report.summary()}", markup=False, highlight=False)
         return 130
     if report.skipped:
-        err.print(f"skipped {len(report.skipped)} input(s) whose output already exists (use --overwrite to replace)",
-                  markup=False, highlight=False)
+        err.print(
+            f"skipped {len(report.skipped)} input(s) whose output already exists (use --overwrite to replace)",
+            markup=False,
+            highlight=False,
+        )
     out.print(f"{report.summary()} → {out_dir}", markup=False)
     return 1 if report.failed else 0
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -96,7 +96,7 @@ def load_error_detail(err: Exception) -> str:
     return " ".join(detail.split())[:200]
 
 
-def load_tensors(path: str | Path, what: str) -> object:
+def load_tensors(path: str | Path, what: str) -> Any:
     """``torch.load(path, weights_only=True)`` on CPU; anything else is refused in one line naming ``what``.
 
     torch's own refusal runs to a page and suggests ``weights_only=False``, which must never be
@@ -107,5 +107,7 @@ def load_tensors(path: str | Path, what: str) -> object:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # UnpicklingError for code/objects, RuntimeError/EOFError for corrupt files
-        raise UnsafeWeightsError(f"refusing {what} {path}: not a weights-only torch file ({load_error_detail(err)}); "
-                                 "pixel-gan never runs code from a pickle") from None
+        raise UnsafeWeightsError(
+            f"refusing {what} {path}: not a weights-only torch file ({load_error_detail(err)}); "
+            "pixel-gan never runs code from a pickle"
+        ) from None

@@ -12,6 +12,16 @@ from pixel_gan.logging_utils import quiet_libraries
 torch.set_num_threads(1)
 quiet_libraries()
 
+#: Fixtures that run train.py, evaluate.py or ``python -m pixel_gan.bench`` as a subprocess.
+SUBPROCESS_FIXTURES = {"train_cli", "train_command", "trained_runs", "evaluate_cli", "evaluated", "smoke_result"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses a subprocess fixture ``subprocess``, so ``-m`` can select or skip them."""
+    for item in items:
+        if SUBPROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.subprocess)
+
 
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory) -> str:
@@ -31,8 +41,9 @@ def tiny_generator(tiny_dir):
     from pixel_gan.models.generator import CycleGANTurbo, LoraSettings
 
     torch.manual_seed(0)
-    return CycleGANTurbo.from_backbone(load_backbone(str(tiny_dir)), "a photo", "pixel art",
-                                       LoraSettings(unet_rank=8, unet_alpha=8))
+    return CycleGANTurbo.from_backbone(
+        load_backbone(str(tiny_dir)), "a photo", "pixel art", LoraSettings(unet_rank=8, unet_alpha=8)
+    )
 
 
 @pytest.fixture(scope="session")
@@ -47,14 +58,31 @@ def tiny_export(cache_dir, tiny_dir):
 
     def export(run_dir, **meta_overrides):
         torch.manual_seed(0)
-        gen = CycleGANTurbo.from_backbone(load_backbone(str(tiny_dir)), "a photo", "pixel art",
-                                          LoraSettings(unet_rank=8, unet_alpha=8))
-        meta = {"model": {"name": "tiny", "backbone": "tiny", "pretrained": None, "cache_dir": cache_dir,
-                          "lora": {"unet_rank": 8, "unet_alpha": 8}},
-                "prompts": ["a photo", "pixel art"], "resolution": 32,
-                "edge_preset": {"name": "default", "low_threshold": None, "high_threshold": None, "min_area": None,
-                                "mode": "overlay"},
-                "loss": "combined", "experiment": "tiny", "step": 0, **meta_overrides}
+        gen = CycleGANTurbo.from_backbone(
+            load_backbone(str(tiny_dir)), "a photo", "pixel art", LoraSettings(unet_rank=8, unet_alpha=8)
+        )
+        meta = {
+            "model": {
+                "name": "tiny",
+                "backbone": "tiny",
+                "pretrained": None,
+                "cache_dir": cache_dir,
+                "lora": {"unet_rank": 8, "unet_alpha": 8},
+            },
+            "prompts": ["a photo", "pixel art"],
+            "resolution": 32,
+            "edge_preset": {
+                "name": "default",
+                "low_threshold": None,
+                "high_threshold": None,
+                "min_area": None,
+                "mode": "overlay",
+            },
+            "loss": "combined",
+            "experiment": "tiny",
+            "step": 0,
+            **meta_overrides,
+        }
         return save_translator(run_dir / "translator", gen.trainable_state_dict(), meta)
 
     return export

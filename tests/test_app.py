@@ -13,7 +13,7 @@ from PIL import Image
 
 gr = pytest.importorskip("gradio")
 
-from pixel_gan.app import PixelApp, build_app, find_translators, launch_app
+from pixel_gan.app import PixelApp, build_app, find_translators, launch_app  # noqa: E402 - after the gradio skip
 
 
 def free_port() -> int:
@@ -26,8 +26,13 @@ def free_port() -> int:
 def outputs_root(tmp_path_factory, tiny_export) -> Path:
     """Two runs under a nested outputs/ tree, plus a broken export that must be ignored."""
     root = tmp_path_factory.mktemp("outputs")
-    tiny_export(root / "64_palette" / "2026-01-01_10-00-00", experiment="64_palette",
-                resolution=32, edge_preset={"name": "medium"}, loss="palette")
+    tiny_export(
+        root / "64_palette" / "2026-01-01_10-00-00",
+        experiment="64_palette",
+        resolution=32,
+        edge_preset={"name": "medium"},
+        loss="palette",
+    )
     broken = root / "broken" / "run" / "translator"
     broken.mkdir(parents=True)
     (broken / "translator.yaml").write_text("::: not yaml [")
@@ -47,8 +52,15 @@ def app(outputs_root, extra_dir, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADIO_TEMP_DIR", "unset")
         mp.setenv("GRADIO_EXAMPLES_CACHE", "unset")
-        blocks = build_app([extra_dir], outputs_root, work_dir=tmp_path_factory.mktemp("work"),
-                           examples_dir=None, max_bytes=200_000, max_pixels=300 * 300, device="cpu")
+        blocks = build_app(
+            [extra_dir],
+            outputs_root,
+            work_dir=tmp_path_factory.mktemp("work"),
+            examples_dir=None,
+            max_bytes=200_000,
+            max_pixels=300 * 300,
+            device="cpu",
+        )
         yield blocks.pixel_app
 
 
@@ -85,8 +97,9 @@ def test_convert_returns_results_beside_the_input(app):
     assert len(app.cache) == 2  # cached, not reloaded
 
 
-@pytest.mark.parametrize("bad", ["../../../../etc/passwd", "/etc/passwd", "{work}/gradio/../sessions/x.png",
-                                 "{outside}"])
+@pytest.mark.parametrize(
+    "bad", ["../../../../etc/passwd", "/etc/passwd", "{work}/gradio/../sessions/x.png", "{outside}"]
+)
 def test_path_like_inputs_outside_the_upload_folder_are_refused(app, bad, tmp_path):
     outside = tmp_path / "secret.png"
     Image.new("RGB", (8, 8)).save(outside)
@@ -132,8 +145,16 @@ def test_the_command_binds_to_this_machine_only_by_default():
     assert inspect.signature(launch_app).parameters["host"].default == "127.0.0.1"
 
 
-@pytest.mark.parametrize("field, value", [("labels", "../../etc"), ("palette", "../palette.hex"),
-                                          ("palette", "/etc/passwd"), ("resolution", "9999"), ("upscale", "1000")])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("labels", "../../etc"),
+        ("palette", "../palette.hex"),
+        ("palette", "/etc/passwd"),
+        ("resolution", "9999"),
+        ("upscale", "1000"),
+    ],
+)
 def test_only_offered_choices_are_accepted(app, field, value):
     args = {"image_path": upload(app, Image.new("RGB", (8, 8))), "labels": list(app.entries)[:1]}
     args[field] = value
@@ -163,8 +184,13 @@ def test_server_binds_localhost_and_serves_only_its_own_files(app, outputs_root)
         assert blocks.server_name == "127.0.0.1"
         base = f"http://127.0.0.1:{port}/gradio_api/file="
         weights = next(outputs_root.rglob("model.safetensors"))
-        for target in ["/etc/passwd", "../../../../etc/passwd", "..%2F..%2F..%2Fetc%2Fpasswd", str(weights),
-                       str(app.work_dir / "gradio" / ".." / ".." / "secret")]:
+        for target in [
+            "/etc/passwd",
+            "../../../../etc/passwd",
+            "..%2F..%2F..%2Fetc%2Fpasswd",
+            str(weights),
+            str(app.work_dir / "gradio" / ".." / ".." / "secret"),
+        ]:
             response = httpx.get(base + target)
             assert response.status_code in (403, 404), target
         result = app.convert(upload(app, Image.new("RGB", (16, 16), (9, 9, 9))), list(app.entries)[:1])[1][0]

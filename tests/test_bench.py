@@ -26,8 +26,14 @@ CASE_KEYS = {"mode", "split_backward", "resolution", "model", "device", "precisi
 def smoke_result(cache_dir) -> dict:
     """``python -m pixel_gan.bench --smoke --json`` (32 px, one step per phase) in a fresh interpreter."""
     env = {**os.environ, "PIXEL_GAN_CACHE": cache_dir}
-    proc = subprocess.run([sys.executable, "-m", "pixel_gan.bench", "--smoke", "--json"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pixel_gan.bench", "--smoke", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)  # stdout is exactly one JSON object
 
@@ -35,8 +41,13 @@ def smoke_result(cache_dir) -> dict:
 def passes_per_iteration(cache_dir: str, mode: str) -> int:
     """Generator forwards in one real training iteration, counted by wrapping ``CycleGANTurbo.forward``."""
     loss, split = bench.MODES[mode]
-    cfg = compose_train_config("experiment=smoke", f"loss={loss}", f"loss.split_backward={str(split).lower()}",
-                               output_dir="/dev/null", cache_dir=cache_dir)
+    cfg = compose_train_config(
+        "experiment=smoke",
+        f"loss={loss}",
+        f"loss.split_backward={str(split).lower()}",
+        output_dir="/dev/null",
+        cache_dir=cache_dir,
+    )
     module = PixelGANModule(model=cfg.model, loss=cfg.loss, optim=cfg.optim, resolution=32, image_log_every_n_steps=0)
     count = {"n": 0}
     forward = CycleGANTurbo.forward
@@ -46,9 +57,16 @@ def passes_per_iteration(cache_dir: str, mode: str) -> int:
         return forward(self, *args, **kwargs)
 
     batch = {"a": torch.rand(1, 3, 32, 32) * 2 - 1, "b": torch.rand(1, 3, 32, 32) * 2 - 1}
-    trainer = L.Trainer(accelerator="cpu", max_steps=1, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
-                        num_sanity_val_steps=0)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_steps=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+    )
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(CycleGANTurbo, "forward", counting)
         trainer.fit(module, train_dataloaders=DataLoader([batch], batch_size=None))
@@ -60,7 +78,7 @@ def test_smoke_json_has_every_mode_with_the_documented_fields(smoke_result):
     assert [c["mode"] for c in cases] == ["separate", "naive", "lean", "palette"]
     for c in cases:
         assert "error" not in c, c.get("error")
-        assert CASE_KEYS <= set(c)
+        assert set(c) >= CASE_KEYS
         assert c["device"] == "cpu" and c["resolution"] == 32 and c["model"] == "tiny"
         assert c["step_s"] > 0 and c["peak_mb"] >= 0
     assert [c["split_backward"] for c in cases] == [False, False, True, True]
@@ -78,8 +96,13 @@ def test_ratios_and_targets_from_hand_made_cases():
     def case(label, step, cpu, peak):
         return {"label": label, "resolution": 64, "step_s": step, "cpu_s": cpu, "peak_mb": peak}
 
-    cases = [case("separate", 2.0, 2.0, 100.0), case("naive", 1.5, 1.5, 180.0), case("lean", 1.5, 1.4, 90.0),
-             case("palette", 1.6, 1.43, 91.0), {"label": "lean+grad_ckpt", "resolution": 64, "error": "boom"}]
+    cases = [
+        case("separate", 2.0, 2.0, 100.0),
+        case("naive", 1.5, 1.5, 180.0),
+        case("lean", 1.5, 1.4, 90.0),
+        case("palette", 1.6, 1.43, 91.0),
+        {"label": "lean+grad_ckpt", "resolution": 64, "error": "boom"},
+    ]
     r = bench.compute_ratios(cases)["64"]
     assert set(r) == {"lean/separate", "lean/naive", "palette/lean"}  # the failed case gives no ratio
     assert r["lean/separate"]["time"] == pytest.approx(0.75) and r["lean/separate"]["time_met"] is True
@@ -93,8 +116,16 @@ def test_ratios_and_targets_from_hand_made_cases():
 
 def test_summarize_pools_rounds_and_skips_failed_ones():
     def run(steps, peaks, base=None):
-        return {"label": "lean", "resolution": 64, "step_s": steps, "cpu_s": steps, "peak_mb": peaks,
-                "gen_passes": [6] * len(steps), "base_mb": base, "build_s": 1.0}
+        return {
+            "label": "lean",
+            "resolution": 64,
+            "step_s": steps,
+            "cpu_s": steps,
+            "peak_mb": peaks,
+            "gen_passes": [6] * len(steps),
+            "base_mb": base,
+            "build_s": 1.0,
+        }
 
     s = bench.summarize([run([3.0, 1.0], [50.0], base=700.0), {"label": "lean", "error": "x"}, run([2.0, 9.0], [])])
     assert s["step_s"] == pytest.approx(2.5) and s["peak_mb"] == 50.0 and s["base_mb"] == 700.0
@@ -115,8 +146,9 @@ def test_quick_preset_and_markdown_report(smoke_result):
 def test_timed_steps_run_with_malloc_unpinned(cache_dir, monkeypatch, memory_steps):
     """Pinned malloc costs page faults per tensor: only the memory steps may run with it (later rounds have none)."""
     monkeypatch.setenv("PIXEL_GAN_CACHE", cache_dir)
-    case = bench.Case(mode="lean", resolution=32, steps=1, warmup=0, lpips_net="alex", memory_warmup=0,
-                      memory_steps=memory_steps)
+    case = bench.Case(
+        mode="lean", resolution=32, steps=1, warmup=0, lpips_net="alex", memory_warmup=0, memory_steps=memory_steps
+    )
     try:
         result = bench.run_case(case)
     finally:

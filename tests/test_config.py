@@ -9,11 +9,17 @@ from pixel_gan.config import ConfigError, compose_train_config, validate_config
 
 CONF = str(Path(__file__).resolve().parents[1] / "conf")
 STUDY = {
-    "256_default": (256, "default", "combined"), "128_default": (128, "default", "combined"),
-    "64_default": (64, "default", "combined"), "256_palette": (256, "default", "palette"),
-    "128_palette": (128, "default", "palette"), "64_palette": (64, "default", "palette"),
-    "256_medium": (256, "medium", "combined"), "128_medium": (128, "medium", "combined"),
-    "128_low": (128, "low", "combined"), "64_medium": (64, "medium", "combined"), "64_low": (64, "low", "combined"),
+    "256_default": (256, "default", "combined"),
+    "128_default": (128, "default", "combined"),
+    "64_default": (64, "default", "combined"),
+    "256_palette": (256, "default", "palette"),
+    "128_palette": (128, "default", "palette"),
+    "64_palette": (64, "default", "palette"),
+    "256_medium": (256, "medium", "combined"),
+    "128_medium": (128, "medium", "combined"),
+    "128_low": (128, "low", "combined"),
+    "64_medium": (64, "medium", "combined"),
+    "64_low": (64, "low", "combined"),
 }
 
 
@@ -55,19 +61,22 @@ def test_the_study_in_miniature_maps_every_experiment_to_a_cpu_size():
         validate_config(cfg)
 
 
-@pytest.mark.parametrize("override, message", [
-    ("resolution.size=60", "multiple of 8"),
-    ("resolution.size=abc", "resolution.size must be an integer"),
-    ("edge_preset.name=sharp", "edge_preset.name must be one of"),
-    ("edge_preset.mode=blend", "edge_preset.mode"),
-    ("edge_preset.low_threshold=220", "low_threshold <= high_threshold"),
-    ("loss.name=fancy", "loss.name must be one of"),
-    ("loss.palette_sigma=-1", "palette_sigma"),
-    ("model.lora.unet_rank=0", "model.lora.unet_rank"),
-    ("data.batch_size=0", "data.batch_size"),
-    ("trainer.accelerator=gpu", "no CUDA GPU"),
-    ("trainer.precision=16-mixed", "bf16-mixed"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("resolution.size=60", "multiple of 8"),
+        ("resolution.size=abc", "resolution.size must be an integer"),
+        ("edge_preset.name=sharp", "edge_preset.name must be one of"),
+        ("edge_preset.mode=blend", "edge_preset.mode"),
+        ("edge_preset.low_threshold=220", "low_threshold <= high_threshold"),
+        ("loss.name=fancy", "loss.name must be one of"),
+        ("loss.palette_sigma=-1", "palette_sigma"),
+        ("model.lora.unet_rank=0", "model.lora.unet_rank"),
+        ("data.batch_size=0", "data.batch_size"),
+        ("trainer.accelerator=gpu", "no CUDA GPU"),
+        ("trainer.precision=16-mixed", "bf16-mixed"),
+    ],
+)
 def test_bad_values_fail_with_a_clear_message(override, message):
     cfg = compose_train("experiment=smoke", override)
     with pytest.raises(ConfigError, match=message):
@@ -98,8 +107,19 @@ def test_pretrained_backbone_needs_a_source():
 
 def test_config_keys_of_the_contract_exist():
     cfg = compose_train("experiment=64_palette")
-    for key in ("resolution.size", "edge_preset.name", "edge_preset.low_threshold", "edge_preset.high_threshold",
-                "edge_preset.min_area", "edge_preset.mode", "loss.name", "loss.lambda_palette", "loss.palette_bins",
-                "loss.palette_sigma", "model.pretrained", "data.root"):
+    for key in (
+        "resolution.size",
+        "edge_preset.name",
+        "edge_preset.low_threshold",
+        "edge_preset.high_threshold",
+        "edge_preset.min_area",
+        "edge_preset.mode",
+        "loss.name",
+        "loss.lambda_palette",
+        "loss.palette_bins",
+        "loss.palette_sigma",
+        "model.pretrained",
+        "data.root",
+    ):
         parent, _, leaf = key.rpartition(".")
         assert leaf in OmegaConf.to_container(OmegaConf.select(cfg, parent)), key

@@ -31,10 +31,38 @@ from pixel_gan.models.backbone import load_backbone
 from pixel_gan.models.generator import CycleGANTurbo, LoraSettings
 
 # The original's module selection (src/cyclegan_turbo.py: initialize_unet / initialize_vae).
-REFERENCE_UNET_GREP = ["to_k", "to_q", "to_v", "to_out.0", "conv", "conv1", "conv2", "conv_in", "conv_shortcut",
-                       "conv_out", "proj_out", "proj_in", "ff.net.2", "ff.net.0.proj"]
-REFERENCE_VAE_TARGETS = ["conv1", "conv2", "conv_in", "conv_shortcut", "conv", "conv_out", "skip_conv_1",
-                         "skip_conv_2", "skip_conv_3", "skip_conv_4", "to_k", "to_q", "to_v", "to_out.0"]
+REFERENCE_UNET_GREP = [
+    "to_k",
+    "to_q",
+    "to_v",
+    "to_out.0",
+    "conv",
+    "conv1",
+    "conv2",
+    "conv_in",
+    "conv_shortcut",
+    "conv_out",
+    "proj_out",
+    "proj_in",
+    "ff.net.2",
+    "ff.net.0.proj",
+]
+REFERENCE_VAE_TARGETS = [
+    "conv1",
+    "conv2",
+    "conv_in",
+    "conv_shortcut",
+    "conv",
+    "conv_out",
+    "skip_conv_1",
+    "skip_conv_2",
+    "skip_conv_3",
+    "skip_conv_4",
+    "to_k",
+    "to_q",
+    "to_v",
+    "to_out.0",
+]
 UNET_RANK, VAE_RANK = 8, 4
 PROMPTS = ("a photo", "pixel art")
 
@@ -66,8 +94,9 @@ def reference_vae(tiny_dir: Path, rank: int) -> AutoencoderKL:
     pairs = [(enc_ch[2], enc_ch[3]), (enc_ch[1], enc_ch[3]), (enc_ch[0], enc_ch[3]), (enc_ch[0], enc_ch[2])]
     for i, (c_in, c_out) in enumerate(pairs, start=1):  # 512→512, 256→512, 128→512, 128→256 at full size
         setattr(vae.decoder, f"skip_conv_{i}", nn.Conv2d(c_in, c_out, kernel_size=1, bias=False))
-    vae.add_adapter(LoraConfig(r=rank, init_lora_weights="gaussian", target_modules=REFERENCE_VAE_TARGETS),
-                    adapter_name="vae_skip")
+    vae.add_adapter(
+        LoraConfig(r=rank, init_lora_weights="gaussian", target_modules=REFERENCE_VAE_TARGETS), adapter_name="vae_skip"
+    )
     return vae
 
 
@@ -103,13 +132,17 @@ def write_original_checkpoint(gen: CycleGANTurbo, tiny_dir: Path, path: Path, se
         vaes.append(orig)
     pair = VAEPair(*vaes)
     sd = {
-        "l_target_modules_encoder": enc, "l_target_modules_decoder": dec, "l_modules_others": others,
+        "l_target_modules_encoder": enc,
+        "l_target_modules_decoder": dec,
+        "l_modules_others": others,
         "rank_unet": UNET_RANK,
         "sd_encoder": get_peft_model_state_dict(gen.unet, adapter_name="default_encoder"),
         "sd_decoder": get_peft_model_state_dict(gen.unet, adapter_name="default_decoder"),
         "sd_other": get_peft_model_state_dict(gen.unet, adapter_name="default_others"),
-        "rank_vae": VAE_RANK, "vae_lora_target_modules": REFERENCE_VAE_TARGETS,
-        "sd_vae_enc": pair.state_dict(), "sd_vae_dec": pair.state_dict(),
+        "rank_vae": VAE_RANK,
+        "vae_lora_target_modules": REFERENCE_VAE_TARGETS,
+        "sd_vae_enc": pair.state_dict(),
+        "sd_vae_dec": pair.state_dict(),
     }
     torch.save(sd, path)
     return sd
@@ -119,14 +152,23 @@ def write_original_checkpoint(gen: CycleGANTurbo, tiny_dir: Path, path: Path, se
 def load_like_original(sd: dict, tiny_dir: Path) -> tuple[UNet2DConditionModel, VAEPair]:
     """CycleGAN_Turbo.load_ckpt_from_url: three UNet adapters filled by name, VAEs via load_state_dict."""
     unet = UNet2DConditionModel.from_pretrained(str(tiny_dir), subfolder="unet")
-    for adapter, targets, key in (("default_encoder", "l_target_modules_encoder", "sd_encoder"),
-                                  ("default_decoder", "l_target_modules_decoder", "sd_decoder"),
-                                  ("default_others", "l_modules_others", "sd_other")):
-        unet.add_adapter(LoraConfig(r=sd["rank_unet"], init_lora_weights="gaussian", target_modules=sd[targets],
-                                    lora_alpha=sd["rank_unet"]), adapter_name=adapter)
+    for adapter, targets in (
+        ("default_encoder", "l_target_modules_encoder"),
+        ("default_decoder", "l_target_modules_decoder"),
+        ("default_others", "l_modules_others"),
+    ):
+        unet.add_adapter(
+            LoraConfig(
+                r=sd["rank_unet"], init_lora_weights="gaussian", target_modules=sd[targets], lora_alpha=sd["rank_unet"]
+            ),
+            adapter_name=adapter,
+        )
     with torch.no_grad():
-        for adapter, key in (("default_encoder", "sd_encoder"), ("default_decoder", "sd_decoder"),
-                             ("default_others", "sd_other")):
+        for adapter, key in (
+            ("default_encoder", "sd_encoder"),
+            ("default_decoder", "sd_decoder"),
+            ("default_others", "sd_other"),
+        ):
             for n, p in unet.named_parameters():
                 if "lora" in n and adapter in n:
                     p.copy_(sd[key][n.replace(f".{adapter}.weight", ".weight")])
@@ -164,8 +206,11 @@ def original_forward(x: torch.Tensor, direction: str, unet, pair: VAEPair, emb: 
 # --- fixtures -------------------------------------------------------------------------------------
 def build_generator(tiny_dir: Path) -> CycleGANTurbo:
     torch.manual_seed(0)
-    return CycleGANTurbo.from_backbone(load_backbone(str(tiny_dir)), *PROMPTS,
-                                       LoraSettings(unet_rank=UNET_RANK, unet_alpha=UNET_RANK, vae_rank=VAE_RANK))
+    return CycleGANTurbo.from_backbone(
+        load_backbone(str(tiny_dir)),
+        *PROMPTS,
+        LoraSettings(unet_rank=UNET_RANK, unet_alpha=UNET_RANK, vae_rank=VAE_RANK),
+    )
 
 
 def run_cli(argv: list[str]) -> tuple[int, str, str]:
@@ -256,9 +301,16 @@ def test_translator_yaml_records_base_prompts_and_settings(converted, cache_dir)
     meta = yaml.safe_load((converted["out"] / "translator.yaml").read_text())
     assert meta["model"]["backbone"] == "tiny" and meta["model"]["pretrained"] is None
     assert Path(meta["model"]["cache_dir"]) == Path(cache_dir).resolve()
-    assert meta["model"]["lora"] == {"unet_rank": UNET_RANK, "unet_alpha": UNET_RANK, "unet_init": "gaussian",
-                                     "vae_rank": VAE_RANK, "vae_alpha": 8, "vae_init": "gaussian",
-                                     "train_conv_in": True, "skip_gamma": 1.0}
+    assert meta["model"]["lora"] == {
+        "unet_rank": UNET_RANK,
+        "unet_alpha": UNET_RANK,
+        "unet_init": "gaussian",
+        "vae_rank": VAE_RANK,
+        "vae_alpha": 8,
+        "vae_init": "gaussian",
+        "train_conv_in": True,
+        "skip_gamma": 1.0,
+    }
     assert meta["prompts"] == list(PROMPTS)
     assert meta["resolution"] == 256 and meta["edge_preset"]["name"] == "none"
 
@@ -273,8 +325,9 @@ def test_merge_of_a_peft_1x1_lora_is_exact():
     model = nn.Sequential(nn.Conv2d(6, 5, kernel_size=1, bias=False))
     from peft import inject_adapter_in_model
 
-    model = inject_adapter_in_model(LoraConfig(r=4, target_modules=["0"], init_lora_weights="gaussian"), model,
-                                    adapter_name="vae_skip")
+    model = inject_adapter_in_model(
+        LoraConfig(r=4, target_modules=["0"], init_lora_weights="gaussian"), model, adapter_name="vae_skip"
+    )
     layer = model[0]
     with torch.no_grad():
         layer.lora_B["vae_skip"].weight.normal_()
@@ -336,14 +389,17 @@ def _variant(sd: dict, case: str):
     return sd
 
 
-@pytest.mark.parametrize("case, message", [
-    ("missing file", "not found"),
-    ("not a dict", "not a dict"),
-    ("missing keys", "missing keys ['rank_vae', 'sd_vae_dec']"),
-    ("rank mismatch", "rank mismatch"),
-    ("tensor does not fit", "expects"),
-    ("other targets", "does not match pixel-gan's default_others layout"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("missing file", "not found"),
+        ("not a dict", "not a dict"),
+        ("missing keys", "missing keys ['rank_vae', 'sd_vae_dec']"),
+        ("rank mismatch", "rank mismatch"),
+        ("tensor does not fit", "expects"),
+        ("other targets", "does not match pixel-gan's default_others layout"),
+    ],
+)
 def test_bad_checkpoints_fail_with_one_line_and_write_nothing(converted, cache_dir, tmp_path, case, message):
     path, out = tmp_path / "bad.pkl", tmp_path / "out"
     if case != "missing file":
@@ -366,8 +422,19 @@ def test_existing_folder_needs_force_and_base_mismatch_warns(converted, cache_di
     for key in ("sd_vae_enc", "sd_vae_dec"):
         sd[key]["vae.decoder.conv_out.base_layer.weight"] = sd[key]["vae.decoder.conv_out.base_layer.weight"] + 0.5
     torch.save(sd, tmp_path / "other_base.pkl")
-    rc, _, err = run_cli([str(tmp_path / "other_base.pkl"), *args[1:], "--force", "--prompt-b", "16-bit sprite",
-                          "--resolution", "64", "--edge-preset", "medium"])
+    rc, _, err = run_cli(
+        [
+            str(tmp_path / "other_base.pkl"),
+            *args[1:],
+            "--force",
+            "--prompt-b",
+            "16-bit sprite",
+            "--resolution",
+            "64",
+            "--edge-preset",
+            "medium",
+        ]
+    )
     assert rc == 0, err
     assert "differ from this base" in err and "vae_a2b.vae.decoder.conv_out.base_layer.weight" in err
     assert sorted(p.name for p in out.iterdir()) == ["model.safetensors", "translator.yaml"]

@@ -19,18 +19,36 @@ MODES = {
 
 def build(cache_dir, tmp_path, *overrides):
     cfg = compose_train_config("experiment=smoke", *overrides, output_dir=str(tmp_path), cache_dir=cache_dir)
-    dm = hydra.utils.instantiate(cfg.data, resolution=cfg.resolution.size, seed=0,
-                                 edge_preset=OmegaConf.to_container(cfg.edge_preset), _convert_="all")
+    dm = hydra.utils.instantiate(
+        cfg.data,
+        resolution=cfg.resolution.size,
+        seed=0,
+        edge_preset=OmegaConf.to_container(cfg.edge_preset),
+        _convert_="all",
+    )
     dm.prepare_data()
-    module = PixelGANModule(model=cfg.model, loss=cfg.loss, optim=cfg.optim, prompts=dm.prompts,
-                            resolution=cfg.resolution.size, image_log_every_n_steps=0)
+    module = PixelGANModule(
+        model=cfg.model,
+        loss=cfg.loss,
+        optim=cfg.optim,
+        prompts=dm.prompts,
+        resolution=cfg.resolution.size,
+        image_log_every_n_steps=0,
+    )
     return cfg, dm, module
 
 
 def trainer(tmp_path, steps=2):
-    return L.Trainer(accelerator="cpu", max_steps=steps, logger=False, enable_checkpointing=False,
-                     enable_progress_bar=False, limit_val_batches=0, enable_model_summary=False,
-                     default_root_dir=str(tmp_path))
+    return L.Trainer(
+        accelerator="cpu",
+        max_steps=steps,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        limit_val_batches=0,
+        enable_model_summary=False,
+        default_root_dir=str(tmp_path),
+    )
 
 
 @pytest.mark.parametrize("mode", sorted(MODES))
@@ -43,10 +61,14 @@ def test_two_steps_change_the_trained_weights(mode, cache_dir, tmp_path):
     assert t.global_step == 2  # one counted step per iteration, whatever the number of optimizer steps
     after = module.generator.trainable_state_dict()
     lora_b = [k for k in before if "lora_B" in k]
-    assert lora_b and all(not torch.equal(before[k], after[k]) for k in lora_b if ".default_encoder." in k or "vae_skip" in k)
+    assert lora_b and all(
+        not torch.equal(before[k], after[k]) for k in lora_b if ".default_encoder." in k or "vae_skip" in k
+    )
     assert any(not torch.equal(before[k], after[k]) for k in before if "skip_convs" in k)
     assert torch.equal(before["emb_a2b"], after["emb_a2b"])  # caption embeddings are fixed
-    assert any(not torch.equal(a, p) for a, p in zip(d_before, module.discriminators["b"].trainable_parameters()))
+    assert any(
+        not torch.equal(a, p) for a, p in zip(d_before, module.discriminators["b"].trainable_parameters(), strict=True)
+    )
     assert module.skipped_steps == 0
 
 

@@ -22,21 +22,35 @@ RES = 32
 def build(cache_dir: str, *overrides: str) -> PixelGANModule:
     cfg = compose_train_config("experiment=smoke", *overrides, output_dir="/dev/null", cache_dir=cache_dir)
     torch.manual_seed(0)
-    return PixelGANModule(model=cfg.model, loss=cfg.loss, optim=cfg.optim, resolution=RES,
-                          image_log_every_n_steps=0)
+    return PixelGANModule(model=cfg.model, loss=cfg.loss, optim=cfg.optim, resolution=RES, image_log_every_n_steps=0)
 
 
 def batches(n: int, batch_size: int = 1) -> DataLoader:
     g = torch.Generator().manual_seed(1)
-    data = [{"a": torch.rand(batch_size, 3, RES, RES, generator=g) * 2 - 1,
-             "b": torch.rand(batch_size, 3, RES, RES, generator=g) * 2 - 1} for _ in range(n)]
+    data = [
+        {
+            "a": torch.rand(batch_size, 3, RES, RES, generator=g) * 2 - 1,
+            "b": torch.rand(batch_size, 3, RES, RES, generator=g) * 2 - 1,
+        }
+        for _ in range(n)
+    ]
     return DataLoader(data, batch_size=None)
 
 
 def fit(module: PixelGANModule, steps: int, tmp_path, precision: str = "32-true") -> L.Trainer:
-    trainer = L.Trainer(accelerator="cpu", devices=1, max_steps=steps, precision=precision, logger=False,
-                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                        limit_val_batches=0, num_sanity_val_steps=0, default_root_dir=str(tmp_path))
+    trainer = L.Trainer(
+        accelerator="cpu",
+        devices=1,
+        max_steps=steps,
+        precision=precision,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        default_root_dir=str(tmp_path),
+    )
     trainer.fit(module, train_dataloaders=batches(steps))
     return trainer
 
@@ -118,8 +132,13 @@ def test_d_step_runs_no_generator_pass_and_g_step_leaves_d_grads_alone(cache_dir
     calls = {"n": 0}
     module.generator.register_forward_pre_hook(lambda *_: calls.__setitem__("n", calls["n"] + 1))
     d_params = [p for d in module.discriminators.values() for p in d.trainable_parameters()]
-    seen: dict[str, list] = {"g_passes": [], "d_passes": [], "d_grad_changed": [], "d_trainable_in_g": [],
-                             "d_grads_after_d": []}
+    seen: dict[str, list] = {
+        "g_passes": [],
+        "d_passes": [],
+        "d_grad_changed": [],
+        "d_trainable_in_g": [],
+        "d_grads_after_d": [],
+    }
 
     def snapshot():
         return [None if p.grad is None else p.grad.clone() for p in d_params]
@@ -131,8 +150,12 @@ def test_d_step_runs_no_generator_pass_and_g_step_leaves_d_grads_alone(cache_dir
         seen["d_trainable_in_g"].append(any(p.requires_grad for p in d_params))
         out = g_step(*args, **kwargs)
         seen["g_passes"].append(calls["n"] - n0)
-        seen["d_grad_changed"].append(any(
-            (x is None) != (y is None) or (x is not None and not torch.equal(x, y)) for x, y in zip(before, snapshot())))
+        seen["d_grad_changed"].append(
+            any(
+                (x is None) != (y is None) or (x is not None and not torch.equal(x, y))
+                for x, y in zip(before, snapshot(), strict=True)
+            )
+        )
         return out
 
     def spy_d(*args, **kwargs):

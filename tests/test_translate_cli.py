@@ -90,8 +90,23 @@ def test_folder_with_bad_files_converts_the_rest(run_dir, tmp_path, capsys):
 def test_pico8_outputs_native_and_upscaled(one_load, run_dir, tmp_path, capsys):
     out = tmp_path / "out"
     photo(5).save(tmp_path / "a.png")
-    code = main(["--checkpoint", str(run_dir / "translator"), "--input", str(tmp_path / "a.png"), "--output", str(out),
-                 "--resolution", "16", "--palette", "pico8", "--upscale", "4", "--dither"])
+    code = main(
+        [
+            "--checkpoint",
+            str(run_dir / "translator"),
+            "--input",
+            str(tmp_path / "a.png"),
+            "--output",
+            str(out),
+            "--resolution",
+            "16",
+            "--palette",
+            "pico8",
+            "--upscale",
+            "4",
+            "--dither",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     native, big = np.asarray(Image.open(out / "a.png")), np.asarray(Image.open(out / "a_x4.png"))
     assert native.shape == (16, 16, 3) and big.shape == (64, 64, 3)
@@ -104,8 +119,25 @@ def test_kmeans_palette_is_shared_across_frames(one_load, run_dir, tmp_path):
     src.mkdir()
     for i in range(4):
         photo(10 + i).save(src / f"frame{i:02d}.png")
-    assert main(["--checkpoint", str(run_dir), "--input", str(src), "--output", str(out), "--resolution", "16",
-                 "--palette", "4", "--batch-size", "3"]) == 0
+    assert (
+        main(
+            [
+                "--checkpoint",
+                str(run_dir),
+                "--input",
+                str(src),
+                "--output",
+                str(out),
+                "--resolution",
+                "16",
+                "--palette",
+                "4",
+                "--batch-size",
+                "3",
+            ]
+        )
+        == 0
+    )
     per_frame = [colours(out / f"frame{i:02d}.png") for i in range(4)]
     assert all(len(c) <= 4 for c in per_frame)
     assert len(set().union(*per_frame)) <= 4  # one palette for the whole folder
@@ -137,8 +169,25 @@ def test_rgba_input_keeps_binary_alpha(one_load, run_dir, tmp_path):
     rgba.putalpha(Image.fromarray(alpha))
     rgba.save(tmp_path / "sprite.png")
     out = tmp_path / "out"
-    assert main(["--checkpoint", str(run_dir), "--input", str(tmp_path / "sprite.png"), "--output", str(out),
-                 "--resolution", "16", "--palette", "pico8", "--upscale", "2"]) == 0
+    assert (
+        main(
+            [
+                "--checkpoint",
+                str(run_dir),
+                "--input",
+                str(tmp_path / "sprite.png"),
+                "--output",
+                str(out),
+                "--resolution",
+                "16",
+                "--palette",
+                "pico8",
+                "--upscale",
+                "2",
+            ]
+        )
+        == 0
+    )
     result = np.asarray(Image.open(out / "sprite.png"))
     assert result.shape == (16, 16, 4)
     assert set(np.unique(result[..., 3])) <= {0, 255}
@@ -150,23 +199,35 @@ def test_rgba_input_keeps_binary_alpha(one_load, run_dir, tmp_path):
 def test_same_output_name_is_refused(one_load, run_dir, tmp_path, capsys):
     photo(8).save(tmp_path / "a.png")
     photo(9).save(tmp_path / "a.jpg")
-    code = main(["--checkpoint", str(run_dir), "--input", str(tmp_path / "a.png"), str(tmp_path / "a.jpg"),
-                 "--output", str(tmp_path / "out")])
+    code = main(
+        [
+            "--checkpoint",
+            str(run_dir),
+            "--input",
+            str(tmp_path / "a.png"),
+            str(tmp_path / "a.jpg"),
+            "--output",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 1
     assert "a.jpg: same output name as" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--checkpoint", "{tmp}/missing"], "checkpoint not found"),
-    (["--checkpoint", "{tmp}"], "is not a translator"),
-    (["--palette", "nosuchpalette"], "unknown palette"),
-    (["--palette", "{tmp}/missing.hex"], "palette file not found"),
-    (["--input", "{tmp}/nothing-here"], "input not found"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--checkpoint", "{tmp}/missing"], "checkpoint not found"),
+        (["--checkpoint", "{tmp}"], "is not a translator"),
+        (["--palette", "nosuchpalette"], "unknown palette"),
+        (["--palette", "{tmp}/missing.hex"], "palette file not found"),
+        (["--input", "{tmp}/nothing-here"], "input not found"),
+    ],
+)
 def test_setup_errors_are_one_line_exit_2(run_dir, tmp_path, capsys, args, message):
     photo(0).save(tmp_path / "a.png")
     base = {"--checkpoint": str(run_dir), "--input": str(tmp_path / "a.png"), "--output": str(tmp_path / "out")}
-    for flag, value in zip(args[::2], args[1::2]):
+    for flag, value in zip(args[::2], args[1::2], strict=True):
         base[flag] = value.format(tmp=tmp_path)
     code = main([item for pair in base.items() for item in pair])
     err = capsys.readouterr().err.strip()

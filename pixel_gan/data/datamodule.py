@@ -85,7 +85,7 @@ class UnpairedDataModule(L.LightningDataModule):
 
         Any other root is the user's dataset and is only read (``pixel_gan.data.demo_cache``).
         """
-        if self.generate_demo and owns_demo_root(self.root, self.cache_dir):
+        if self.generate_demo and self.cache_dir is not None and owns_demo_root(self.root, self.cache_dir):
             ensure_demo_dataset(self.root, self.cache_dir, seed=self.seed)
 
     def _files(self, folder: str) -> list[Path]:
@@ -152,8 +152,10 @@ class UnpairedDataModule(L.LightningDataModule):
         """The fixed validation pairs, in order (its own generator: validating draws nothing from the global RNG)."""
         if self.val_set is None:
             self.setup("validate")
-        return DataLoader(self.val_set, shuffle=False, generator=torch.Generator().manual_seed(self.seed),
-                          **self._loader_options())
+        assert self.val_set is not None, "setup('validate') builds the validation set"
+        return DataLoader(
+            self.val_set, shuffle=False, generator=torch.Generator().manual_seed(self.seed), **self._loader_options()
+        )
 
     def describe(self) -> str:
         """One line: root, image counts, resolution, edge preset, prompts."""

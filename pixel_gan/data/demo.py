@@ -19,6 +19,7 @@ read, so learning can be measured against a target.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,7 +100,13 @@ def _roof(yy: np.ndarray, xx: np.ndarray, apex: float, eave: float, cx: float, h
     return (t >= 0) & (t <= 1) & (np.abs(xx - cx) <= half * t)
 
 
-_MASKS = {"disc": _disc, "ellipse": _ellipse, "hill": _hill, "rect": _rect, "roof": _roof}
+_MASKS: dict[str, Callable[..., np.ndarray]] = {
+    "disc": _disc,
+    "ellipse": _ellipse,
+    "hill": _hill,
+    "rect": _rect,
+    "roof": _roof,
+}
 
 
 @dataclass(frozen=True)
@@ -119,9 +126,7 @@ class Scene:
 def sample_scene(rng: np.random.Generator) -> Scene:
     """Random landscape: sun, 0-3 clouds, 2-3 hill layers, 0-4 trees/houses on the front hill."""
     u = rng.uniform
-    shapes: list[Shape] = [
-        Shape("disc", (u(0.1, 0.35), u(0.15, 0.85), u(0.05, 0.1)), int(rng.choice([5, 4])), False)
-    ]
+    shapes: list[Shape] = [Shape("disc", (u(0.1, 0.35), u(0.15, 0.85), u(0.05, 0.1)), int(rng.choice([5, 4])), False)]
     for _ in range(rng.integers(0, 4)):
         cy, cx, rx = u(0.08, 0.35), u(0.1, 0.9), u(0.08, 0.16)
         shapes.append(Shape("ellipse", (cy, cx, rx * u(0.3, 0.5), rx), 4, False))
@@ -142,9 +147,7 @@ def sample_scene(rng: np.random.Generator) -> Scene:
         else:  # house: wall, roof, window
             w = 0.7 * s
             top = ground - 0.6 * s
-            shapes.append(
-                Shape("rect", (top, ground, x - w / 2, x + w / 2), int(rng.choice([12, 15, 4])), True)
-            )
+            shapes.append(Shape("rect", (top, ground, x - w / 2, x + w / 2), int(rng.choice([12, 15, 4])), True))
             shapes.append(Shape("roof", (top - 0.4 * s, top, x, 0.6 * w), int(rng.choice([7, 6, 11])), True))
             shapes.append(Shape("rect", (top + 0.2 * s, top + 0.35 * s, x - 0.1 * s, x + 0.05 * s), 5, False))
     sky_top = int(rng.choice([1, 2]))
@@ -169,9 +172,7 @@ def render_photo(scene: Scene, size: int, rng: np.random.Generator) -> np.ndarra
     image += 70 * glow[..., None]
     blur = max(size / 128, 0.5)
     for shape in scene.shapes:
-        alpha = cv2.GaussianBlur(
-            shape.mask(yy, xx).astype(np.float32), (0, 0), blur * (3 if not shape.solid else 1)
-        )
+        alpha = cv2.GaussianBlur(shape.mask(yy, xx).astype(np.float32), (0, 0), blur * (3 if not shape.solid else 1))
         colour = colours[shape.colour]
         if shape.solid:
             texture = _smooth_noise(rng, size, cells=int(rng.integers(6, 20)))
@@ -253,9 +254,7 @@ def _write_folder(out: Path, count: int, render) -> None:
         Image.fromarray(render(i)).save(out / f"{i:04d}.png")
 
 
-def generate_demo_dataset(
-    root: str | Path, n_train: int = 48, n_test: int = 6, size: int = 128, seed: int = 0
-) -> Path:
+def generate_demo_dataset(root: str | Path, n_train: int = 48, n_test: int = 6, size: int = 128, seed: int = 0) -> Path:
     """Write train_A/train_B/test_A/test_B PNGs, the paired test_A_gt/ and the two prompt files under ``root``.
 
     Idempotent: a folder that already holds the expected number of PNGs is left as it is, so a
@@ -268,13 +267,11 @@ def generate_demo_dataset(
     if seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
     root = Path(root)
-    counts = {
-        f"{split}_{domain}": n for split, n in (("train", n_train), ("test", n_test)) for domain in "AB"
-    }
+    counts = {f"{split}_{domain}": n for split, n in (("train", n_train), ("test", n_test)) for domain in "AB"}
     for folder, count in counts.items():
         if not _folder_complete(root, folder, count):
             split, domain = folder.split("_")
-            _write_folder(root / folder, count, lambda i: _image(seed, domain, split, i, size))
+            _write_folder(root / folder, count, lambda i: _image(seed, domain, split, i, size))  # noqa: B023 - called before the loop moves on
     if not (_folder_complete(root, GT_FOLDER, n_test) and (root / GT_FOLDER / GT_INFO).is_file()):
         _write_folder(root / GT_FOLDER, n_test, lambda i: ground_truth_image(seed, i, size))
         cells = {f"{i:04d}.png": size // ground_truth_grid(seed, i) for i in range(n_test)}

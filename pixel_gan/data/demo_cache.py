@@ -41,8 +41,14 @@ def owns_demo_root(root: str | os.PathLike[str], cache_dir: str | os.PathLike[st
 
 
 def _description(seed: int, n_train: int, n_test: int, size: int) -> dict:
-    return {"producer": "pixel-gan demo data", "version": MARKER_VERSION, "seed": seed, "n_train": n_train,
-            "n_test": n_test, "size": size}
+    return {
+        "producer": "pixel-gan demo data",
+        "version": MARKER_VERSION,
+        "seed": seed,
+        "n_train": n_train,
+        "n_test": n_test,
+        "size": size,
+    }
 
 
 def _marker(root: Path) -> dict | None:
@@ -56,17 +62,24 @@ def _same_layout(found: dict | None, wanted: dict) -> bool:
     return found is not None and all(found.get(k) == v for k, v in wanted.items() if k != "seed")
 
 
-def ensure_demo_dataset(root: str | os.PathLike[str], cache_dir: str | os.PathLike[str], seed: int = 0,
-                        n_train: int = DEMO_DEFAULTS["n_train"], n_test: int = DEMO_DEFAULTS["n_test"],
-                        size: int = DEMO_DEFAULTS["size"]) -> Path:
+def ensure_demo_dataset(
+    root: str | os.PathLike[str],
+    cache_dir: str | os.PathLike[str],
+    seed: int = 0,
+    n_train: int = DEMO_DEFAULTS["n_train"],
+    n_test: int = DEMO_DEFAULTS["n_test"],
+    size: int = DEMO_DEFAULTS["size"],
+) -> Path:
     """The demo dataset in ``root`` (generated when absent or made with other settings); ``root`` must be owned.
 
     Raises :class:`DemoDataError` for a folder that is not pixel-gan's: nothing is written there.
     """
     root = Path(root).expanduser()
     if not owns_demo_root(root, cache_dir):
-        raise DemoDataError(f"refusing to write demo data into {root}: demo data is generated only into a new "
-                            f"folder inside the cache {cache_dir} (or one marked with {MARKER})")
+        raise DemoDataError(
+            f"refusing to write demo data into {root}: demo data is generated only into a new "
+            f"folder inside the cache {cache_dir} (or one marked with {MARKER})"
+        )
     wanted = _description(seed, n_train, n_test, size)
     if _same_layout(_marker(root), wanted):  # made with another seed is fine: runs of a seed sweep share it
         return root

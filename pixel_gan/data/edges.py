@@ -51,9 +51,7 @@ class EdgePreset:
         if self.min_area < 0:
             raise ValueError(f"edge preset {self.name!r}: min_area must be >= 0, got {self.min_area}")
         if not isinstance(self.grayscale, bool):
-            raise ValueError(
-                f"edge preset {self.name!r}: grayscale must be true or false, got {self.grayscale!r}"
-            )
+            raise ValueError(f"edge preset {self.name!r}: grayscale must be true or false, got {self.grayscale!r}")
         if self.mode not in MODES:
             raise ValueError(f"edge preset {self.name!r}: mode must be one of {MODES}, got {self.mode!r}")
 
@@ -94,9 +92,7 @@ def get_preset(name: str, **overrides: Any) -> EdgePreset:
         raise ValueError(f"unknown edge preset {name!r}; valid presets: {', '.join(PRESETS)}")
     unknown = sorted(set(overrides) - set(_OVERRIDABLE))
     if unknown:
-        raise ValueError(
-            f"edge preset {name!r}: unknown option(s) {unknown}; valid options: {', '.join(_OVERRIDABLE)}"
-        )
+        raise ValueError(f"edge preset {name!r}: unknown option(s) {unknown}; valid options: {', '.join(_OVERRIDABLE)}")
     given = {key: value for key, value in overrides.items() if value is not None}
     if name == NONE:
         ignored = sorted(set(given) - {"mode"})

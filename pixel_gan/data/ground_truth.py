@@ -43,8 +43,10 @@ class GroundTruthInfo:
         name = Path(photo).name
         path = self.folder / name
         if not path.is_file() or name not in self.cells:
-            raise GroundTruthError(f"{self.folder} has no ground truth for {name} "
-                                   f"(expected {path} and a '{name}' entry in {GT_INFO} 'cells')")
+            raise GroundTruthError(
+                f"{self.folder} has no ground truth for {name} "
+                f"(expected {path} and a '{name}' entry in {GT_INFO} 'cells')"
+            )
         return path
 
     def cell_for(self, photo: str | os.PathLike[str]) -> int:
@@ -65,15 +67,22 @@ def write_ground_truth_info(folder: str | Path, palette: np.ndarray | Sequence, 
 
 def _palette(value: object, path: Path) -> np.ndarray:
     array = np.asarray(value) if isinstance(value, list) else np.zeros((0,))
-    if array.ndim != 2 or array.shape[1] != 3 or len(array) == 0 or not np.issubdtype(array.dtype, np.integer) \
-            or array.min() < 0 or array.max() > 255:
+    if (
+        array.ndim != 2
+        or array.shape[1] != 3
+        or len(array) == 0
+        or not np.issubdtype(array.dtype, np.integer)
+        or array.min() < 0
+        or array.max() > 255
+    ):
         raise GroundTruthError(f"{path}: 'palette' must be a non-empty list of [r, g, b] integers in 0..255")
     return array.astype(np.uint8)
 
 
 def _cells(value: object, path: Path) -> dict[str, int]:
-    if not isinstance(value, dict) or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1
-                                              for v in value.values()):
+    if not isinstance(value, dict) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value.values()
+    ):
         raise GroundTruthError(f"{path}: 'cells' must map file names to cell sizes (integers >= 1)")
     return {str(k): int(v) for k, v in value.items()}
 
@@ -101,5 +110,6 @@ def at_size(image: Image.Image, cell: int, size: tuple[int, int]) -> tuple[Image
     The cells scale with the image (cell × new width / old width, rounded, at least 1), so
     metrics compare at the translation's size without inventing colours.
     """
-    resized = image if image.size == tuple(size) else image.resize(tuple(size), Image.Resampling.NEAREST)
+    wh = (size[0], size[1])
+    resized = image if image.size == wh else image.resize(wh, Image.Resampling.NEAREST)
     return resized, max(1, round(cell * size[0] / image.width))

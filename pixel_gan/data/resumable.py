@@ -31,8 +31,10 @@ class ResumableDataLoader(DataLoader):
         super().__init__(*args, **kwargs)
         for name in ("epoch", "set_epoch", "start_at"):
             if not hasattr(self.sampler, name):
-                raise TypeError(f"ResumableDataLoader needs a sampler with {name!r} (an EpochSampler), "
-                                f"got {type(self.sampler).__name__}")
+                raise TypeError(
+                    f"ResumableDataLoader needs a sampler with {name!r} (an EpochSampler), "
+                    f"got {type(self.sampler).__name__}"
+                )
         self._served = 0  # batches of the current epoch handed out (skipped ones included)
         self._resume: tuple[int, int] | None = None  # (epoch, batches to skip) for the next iterator
 

@@ -25,15 +25,16 @@ def native_size(size: Size, cell: int) -> Size:
     return max(1, size[0] // cell), max(1, size[1] // cell)
 
 
-def nearest_kmeans(photo: Image.Image, size: Size, cell: int = 1, n_colors: int = 16, resample: str = "box",
-                   seed: int = 0) -> Image.Image:
+def nearest_kmeans(
+    photo: Image.Image, size: Size, cell: int = 1, n_colors: int = 16, resample: str = "box", seed: int = 0
+) -> Image.Image:
     """Box (or nearest) downscale to native size, k-means palette of ``n_colors``, nearest upscale."""
-    filters = {"box": Image.BOX, "nearest": Image.NEAREST}
+    filters = {"box": Image.Resampling.BOX, "nearest": Image.Resampling.NEAREST}
     if resample not in filters:
         raise ValueError(f"resample must be one of {sorted(filters)}, got {resample!r}")
     small = photo.convert("RGB").resize(native_size(size, cell), filters[resample])
     art = quantize(np.asarray(small), n_colors=n_colors, seed=seed)
-    return Image.fromarray(art).resize(size, Image.NEAREST)
+    return Image.fromarray(art).resize(size, Image.Resampling.NEAREST)
 
 
 def pixeloe_status() -> str:
@@ -47,8 +48,15 @@ def pixeloe_status() -> str:
     return ""
 
 
-def pixeloe(photo: Image.Image, size: Size, cell: int = 1, n_colors: int = 16, mode: str = "contrast",
-            thickness: int | None = None, seed: int = 0) -> Image.Image:
+def pixeloe(
+    photo: Image.Image,
+    size: Size,
+    cell: int = 1,
+    n_colors: int = 16,
+    mode: str = "contrast",
+    thickness: int | None = None,
+    seed: int = 0,
+) -> Image.Image:
     """PixelOE's downscale (contrast-aware, with outline expansion; Yeh 2024), the k-means palette, nearest upscale.
 
     The OpenCV pipeline (``pixeloe.legacy``) rather than the torch one: same algorithm, several
@@ -62,13 +70,19 @@ def pixeloe(photo: Image.Image, size: Size, cell: int = 1, n_colors: int = 16, m
     native = native_size(size, cell)
     patch = max(4, round(max(photo.size) / max(native)))  # PixelOE's outline kernels need 4+ px per cell
     bgr = np.ascontiguousarray(np.asarray(photo.convert("RGB"))[..., ::-1])
-    out = oe_pixelize(bgr, mode=mode, target_size=native, patch_size=patch,
-                      thickness=thickness if thickness is not None else max(1, patch // 4), no_upscale=True)
+    out = oe_pixelize(
+        bgr,
+        mode=mode,
+        target_size=native,
+        patch_size=patch,
+        thickness=thickness if thickness is not None else max(1, patch // 4),
+        no_upscale=True,
+    )
     art = Image.fromarray(np.ascontiguousarray(np.asarray(out, dtype=np.uint8)[..., ::-1]))
     if art.size != native:  # PixelOE sizes by area; keep the grid exact
-        art = art.resize(native, Image.NEAREST)
+        art = art.resize(native, Image.Resampling.NEAREST)
     art = Image.fromarray(quantize(np.asarray(art), n_colors=n_colors, seed=seed))
-    return art.resize(size, Image.NEAREST)
+    return art.resize(size, Image.Resampling.NEAREST)
 
 
 @dataclass
@@ -90,15 +104,29 @@ def build_baselines(cfg: dict) -> list[Baseline]:
     km = cfg.get("nearest_kmeans") or {}
     if km.get("enabled", True):
         cell, n, resample = int(km.get("cell", 1)), int(km.get("n_colors", 16)), str(km.get("resample", "box"))
-        out.append(Baseline(
-            "nearest + k-means", lambda p, s: nearest_kmeans(p, s, cell=cell, n_colors=n, resample=resample),
-            f"{resample} downscale to the run resolution / {cell}, k-means palette of {n} colours "
-            "(pixel_gan.pixelize.quantize), nearest upscale."))
+        out.append(
+            Baseline(
+                "nearest + k-means",
+                lambda p, s: nearest_kmeans(p, s, cell=cell, n_colors=n, resample=resample),
+                f"{resample} downscale to the run resolution / {cell}, k-means palette of {n} colours "
+                "(pixel_gan.pixelize.quantize), nearest upscale.",
+            )
+        )
     oe = cfg.get("pixeloe") or {}
     if oe.get("enabled", True):
-        cell, n, mode, thickness = int(oe.get("cell", 1)), int(oe.get("n_colors", 16)), str(oe.get("mode", "contrast")), oe.get("thickness")
-        out.append(Baseline(
-            "PixelOE", lambda p, s: pixeloe(p, s, cell=cell, n_colors=n, mode=mode, thickness=thickness),
-            f"PixelOE {mode} downscale with outline expansion (pixeloe.legacy, OpenCV) to the run resolution / "
-            f"{cell}, then the same k-means palette of {n} colours, nearest upscale.", status=pixeloe_status()))
+        cell, n, mode, thickness = (
+            int(oe.get("cell", 1)),
+            int(oe.get("n_colors", 16)),
+            str(oe.get("mode", "contrast")),
+            oe.get("thickness"),
+        )
+        out.append(
+            Baseline(
+                "PixelOE",
+                lambda p, s: pixeloe(p, s, cell=cell, n_colors=n, mode=mode, thickness=thickness),
+                f"PixelOE {mode} downscale with outline expansion (pixeloe.legacy, OpenCV) to the run resolution / "
+                f"{cell}, then the same k-means palette of {n} colours, nearest upscale.",
+                status=pixeloe_status(),
+            )
+        )
     return out

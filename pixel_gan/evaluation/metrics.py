@@ -33,10 +33,11 @@ Value = float | str
 #: Column order of the report and the better direction of each ("info": reported, not ranked).
 DIRECTIONS: dict[str, str] = {"dino_struct": "lower", **METRIC_DIRECTIONS, "fid": "lower", "kid": "lower"}
 DESCRIPTIONS: dict[str, str] = {
-    "dino_struct": "MSE between DINO ViT-B/8 key self-similarities of input and output (structure kept; lower is better)",
+    "dino_struct": "MSE between DINO ViT-B/8 key self-similarities of input and output "
+    "(structure kept; lower is better)",
     **METRIC_DESCRIPTIONS,
     "palette_distance": "soft-histogram palette loss of each output against the mean histogram of the test_B images "
-                        "at the run resolution (lower is better)",
+    "at the run resolution (lower is better)",
     "fid": "Fréchet Inception Distance, outputs vs test_B images (lower is better)",
     "kid": "Kernel Inception Distance, mean ± std over subsets (lower is better)",
 }
@@ -105,11 +106,15 @@ class EvalSet:
 
 def references(photos: Sequence[Image.Image], outputs: Sequence[Image.Image]) -> list[Image.Image]:
     """Each photo at its output's size (LANCZOS): the input as the model saw it, minus the edge overlay."""
-    return [p if p.size == o.size else p.resize(o.size, Image.LANCZOS) for p, o in zip(photos, outputs)]
+    return [
+        p if p.size == o.size else p.resize(o.size, Image.Resampling.LANCZOS)
+        for p, o in zip(photos, outputs, strict=True)
+    ]
 
 
-def pixel_metrics(refs: Sequence[Image.Image], outputs: Sequence[Image.Image], palette_b: Tensor,
-                  edge_preset: Any = "default") -> dict[str, float]:
+def pixel_metrics(
+    refs: Sequence[Image.Image], outputs: Sequence[Image.Image], palette_b: Tensor, edge_preset: Any = "default"
+) -> dict[str, float]:
     """Weight-free metrics averaged over images; images are batched by size (aspect ratios may differ).
 
     palette_distance compares each output with ``palette_b``, domain B's mean histogram (a test set
@@ -165,11 +170,15 @@ class Scorer:
         """How to switch on the weight-backed metrics that are off (one line each, for the report)."""
         hints = []
         if self.dino is None:
-            hints.append("dino_struct: set metrics.dino.pretrained= to facebook/dino-vitb8 or a local ViTModel "
-                         "directory (config.json + model.safetensors).")
+            hints.append(
+                "dino_struct: set metrics.dino.pretrained= to facebook/dino-vitb8 or a local ViTModel "
+                "directory (config.json + model.safetensors)."
+            )
         if self.distribution is None or not self.distribution.available:
-            hints.append("fid/kid: set metrics.fid.inception_weights= to torch-fidelity's "
-                         "weights-inception-2015-12-05-6726825d.pth (or its folder).")
+            hints.append(
+                "fid/kid: set metrics.fid.inception_weights= to torch-fidelity's "
+                "weights-inception-2015-12-05-6726825d.pth (or its folder)."
+            )
         return hints
 
     @property
@@ -181,8 +190,9 @@ class Scorer:
             return f"unavailable ({self.distribution.reason})"
         return ""
 
-    def score(self, photos: Sequence[Image.Image], outputs: Sequence[Image.Image], test: EvalSet,
-              resolution: int) -> dict[str, Value]:
+    def score(
+        self, photos: Sequence[Image.Image], outputs: Sequence[Image.Image], test: EvalSet, resolution: int
+    ) -> dict[str, Value]:
         """All columns for one row; ``outputs[i]`` translates ``photos[i]``."""
         refs = references(photos, outputs)
         row: dict[str, Value] = {}
@@ -194,7 +204,7 @@ class Scorer:
         return row
 
     def _dino_struct(self, refs: Sequence[Image.Image], outputs: Sequence[Image.Image]) -> float:
-        scores = [self.dino(to_batch(r), to_batch(o)).item() for r, o in zip(refs, outputs)]
+        scores = [self.dino(to_batch(r), to_batch(o)).item() for r, o in zip(refs, outputs, strict=True)]
         return float(sum(scores) / len(scores))
 
     def _distribution(self, outputs: Sequence[Image.Image], art: Sequence[Image.Image]) -> dict[str, Value]:

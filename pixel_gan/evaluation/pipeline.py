@@ -7,11 +7,11 @@ import time
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
+from pixel_gan.config import plain_dict
 from pixel_gan.data.ground_truth import GT_FOLDER, GroundTruthError
 from pixel_gan.evaluation.baselines import build_baselines
 from pixel_gan.evaluation.metrics import DESCRIPTIONS, DIRECTIONS, EvalSet, Scorer
@@ -21,17 +21,23 @@ from pixel_gan.metrics.ground_truth import GT_METRIC_DESCRIPTIONS, GT_METRIC_DIR
 
 log = logging.getLogger(__name__)
 
-FID_NOTE = ("FID/KID: Inception works at 299 px, so outputs and test_B images smaller than that (pixel-art sizes) are "
-            "nearest-upscaled to 299×299, keeping their hard pixel edges; with fewer than 50 images per set both "
-            "are biased and noisy — compare rows of one report, not numbers across reports.")
-INPUT_NOTE = ("Inputs for edge_f1, color_drift and dino_struct: each test_A photo resized (LANCZOS) to its output's "
-              "size, without the edge overlay the translators receive.")
+FID_NOTE = (
+    "FID/KID: Inception works at 299 px, so outputs and test_B images smaller than that (pixel-art sizes) are "
+    "nearest-upscaled to 299×299, keeping their hard pixel edges; with fewer than 50 images per set both "
+    "are biased and noisy — compare rows of one report, not numbers across reports."
+)
+INPUT_NOTE = (
+    "Inputs for edge_f1, color_drift and dino_struct: each test_A photo resized (LANCZOS) to its output's "
+    "size, without the edge overlay the translators receive."
+)
 
 
-GT_NOTE = ("Ground truth: each test_A photo's paired target (test_A_gt/) NEAREST-resized to the output's size, its "
-           "cell size scaled with it. A '(step 0)' row is the run's translator with freshly initialised adapters "
-           "(Translator.from_pretrained(..., load_weights=False); the LoRA B matrices start at zero), i.e. the "
-           "generator before its first training step.")
+GT_NOTE = (
+    "Ground truth: each test_A photo's paired target (test_A_gt/) NEAREST-resized to the output's size, its "
+    "cell size scaled with it. A '(step 0)' row is the run's translator with freshly initialised adapters "
+    "(Translator.from_pretrained(..., load_weights=False); the LoRA B matrices start at zero), i.e. the "
+    "generator before its first training step."
+)
 
 
 def ground_truth_rows(rows: list[Row], untrained: Mapping[str, Row]) -> list[Row]:
@@ -47,10 +53,6 @@ def ground_truth_rows(rows: list[Row], untrained: Mapping[str, Row]) -> list[Row
 
 class RunSkipped(RuntimeError):
     """A run that cannot be evaluated; its reason goes into the report's skipped list."""
-
-
-def _plain(cfg: Any) -> dict:
-    return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg or {})
 
 
 def _test_set(run: Run, data_root: str | None, max_images: int | None, cache: dict[Path, EvalSet]) -> EvalSet:
@@ -83,8 +85,9 @@ def _translate(run: Run, test: EvalSet, cfg: Mapping, load_weights: bool = True)
     from pixel_gan.weights import WeightsNotFoundError
 
     try:
-        translator = Translator.from_pretrained(run.translator_dir, device=str(cfg.get("device", "auto")),
-                                                load_weights=load_weights)
+        translator = Translator.from_pretrained(
+            run.translator_dir, device=str(cfg.get("device", "auto")), load_weights=load_weights
+        )
     except (WeightsNotFoundError, FileNotFoundError, ValueError, KeyError) as err:
         raise RunSkipped(f"cannot load its translator: {err}") from err
     return translator.translate(test.photos, batch_size=int(cfg.get("batch_size", 8)))
@@ -93,8 +96,13 @@ def _translate(run: Run, test: EvalSet, cfg: Mapping, load_weights: bool = True)
 def _untrained_row(run: Run, test: EvalSet, cfg: Mapping) -> Row:
     """The run's generator before its first step (same base and captions, fresh adapters): ground truth only."""
     outputs = _translate(run, test, cfg, load_weights=False)
-    return Row(f"{run.name} (step 0)", "untrained", test.gt_metrics(outputs), outputs[: int(cfg.get("grid_images", 4))],
-               details={"path": str(run.path), "step": "0 (adapters freshly initialised)"})
+    return Row(
+        f"{run.name} (step 0)",
+        "untrained",
+        test.gt_metrics(outputs),
+        outputs[: int(cfg.get("grid_images", 4))],
+        details={"path": str(run.path), "step": "0 (adapters freshly initialised)"},
+    )
 
 
 def _run_row(run: Run, test: EvalSet, scorer: Scorer, cfg: Mapping) -> Row:
@@ -103,21 +111,33 @@ def _run_row(run: Run, test: EvalSet, scorer: Scorer, cfg: Mapping) -> Row:
     values = scorer.score(test.photos, outputs, test, run.resolution)
     config, note = run.config
     edge = run.meta.get("edge_preset") or {}
-    details = {"path": str(run.path), "resolution": f"{run.resolution} px", "step": str(run.step),
-               "loss": str(run.meta.get("loss", "?")), "edge preset": str(edge.get("name", "?")),
-               "data root": str(test.root), "metrics.jsonl": "yes" if run.metrics_file.is_file() else "no"}
+    details = {
+        "path": str(run.path),
+        "resolution": f"{run.resolution} px",
+        "step": str(run.step),
+        "loss": str(run.meta.get("loss", "?")),
+        "edge preset": str(edge.get("name", "?")),
+        "data root": str(test.root),
+        "metrics.jsonl": "yes" if run.metrics_file.is_file() else "no",
+    }
     if note:
         details["config"] = note
     log.info("%s: evaluated %d images in %.1fs", run.name, len(outputs), time.perf_counter() - started)
-    return Row(run.name, "run", values, outputs[: int(cfg.get("grid_images", 4))], details=details,
-               config_yaml=OmegaConf.to_yaml(config) if config is not None else "")
+    return Row(
+        run.name,
+        "run",
+        values,
+        outputs[: int(cfg.get("grid_images", 4))],
+        details=details,
+        config_yaml=OmegaConf.to_yaml(config) if config is not None else "",
+    )
 
 
 def _baseline_rows(test: EvalSet, resolutions: list[int], scorer: Scorer, cfg: Mapping) -> list[Row]:
     from pixel_gan.translate import fit_size
 
     rows = []
-    for baseline in build_baselines(_plain(cfg.get("baselines"))):
+    for baseline in build_baselines(plain_dict(cfg.get("baselines"))):
         for resolution in resolutions:
             name = baseline.name if len(resolutions) == 1 else f"{baseline.name} @ {resolution} px"
             if baseline.status:
@@ -138,7 +158,7 @@ def _baseline_rows(test: EvalSet, resolutions: list[int], scorer: Scorer, cfg: M
 
 def run_evaluation(cfg: Mapping | DictConfig) -> Path:
     """Evaluate ``cfg.runs`` and write the report into ``cfg.out_dir``; returns the report folder."""
-    cfg = _plain(cfg)
+    cfg = plain_dict(cfg)
     discovery = discover_runs(cfg.get("runs"))
     skipped = discovery.skipped_lines()
     for line in skipped:
@@ -176,12 +196,14 @@ def run_evaluation(cfg: Mapping | DictConfig) -> Path:
     n_grid = int(cfg.get("grid_images", 4))
     notes = [INPUT_NOTE, FID_NOTE, *scorer.setup_hints()]
     if len({t.root for t in tests.values()}) > 1:
-        notes.append("The runs use different data roots: their metrics are not comparable; the sample grid "
-                     f"and the baselines use {primary.root}.")
+        notes.append(
+            "The runs use different data roots: their metrics are not comparable; the sample grid "
+            f"and the baselines use {primary.root}."
+        )
     fid_notes = next((r.values.get("fid_notes") for r in rows if r.values.get("fid_notes")), None)
     if fid_notes:
         notes.append(f"FID/KID details: {fid_notes}.")
-    notes += [f"Baseline {b.name}: {b.description}" for b in build_baselines(_plain(cfg.get("baselines")))]
+    notes += [f"Baseline {b.name}: {b.description}" for b in build_baselines(plain_dict(cfg.get("baselines")))]
     if gt_rows:
         notes.append(GT_NOTE)
     report = Report(
@@ -198,10 +220,12 @@ def run_evaluation(cfg: Mapping | DictConfig) -> Path:
         histories={name: run.history() for name, run in runs.items() if run.metrics_file.is_file()},
         skipped=skipped,
         notes=notes,
-        header={"created": datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
-                "runs": f"{len(runs)} evaluated ({', '.join(runs)})",
-                "test set": f"{primary.root} — {len(primary.photos)} test_A photos, {len(primary.art)} test_B images",
-                "edge_f1 preset": str(cfg.get("edge_preset", "default"))},
+        header={
+            "created": datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+            "runs": f"{len(runs)} evaluated ({', '.join(runs)})",
+            "test set": f"{primary.root} — {len(primary.photos)} test_A photos, {len(primary.art)} test_B images",
+            "edge_f1 preset": str(cfg.get("edge_preset", "default")),
+        },
     )
     out_dir = Path(str(cfg.get("out_dir") or "outputs/reports/latest")).expanduser()
     md, page = write_report(report, out_dir, display_px=int(cfg.get("display_px", 128)))

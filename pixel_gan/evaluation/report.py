@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +75,9 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def best_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], directions: Mapping[str, str],
-              rel_tol: float = 1e-9) -> dict[str, set[int]]:
+def best_rows(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[str], directions: Mapping[str, str], rel_tol: float = 1e-9
+) -> dict[str, set[int]]:
     """Per column, the indices of the rows holding the best numeric value (ties all win).
 
     Direction "lower"/"higher" from ``directions``; "info" columns and columns without any number
@@ -119,9 +121,11 @@ def markdown_table(rows: Sequence[Row], columns: Sequence[str], directions: Mapp
     """GitHub-flavoured table, best value per column in bold."""
     values = [_row_values(r, columns) for r in rows]
     best = best_rows(values, columns, directions)
-    lines = ["| " + " | ".join(["row", *(_header(c, directions) for c in columns)]) + " |",
-             "|" + "---|" * (len(columns) + 1)]
-    for i, (row, vals) in enumerate(zip(rows, values)):
+    lines = [
+        "| " + " | ".join(["row", *(_header(c, directions) for c in columns)]) + " |",
+        "|" + "---|" * (len(columns) + 1),
+    ]
+    for i, (row, vals) in enumerate(zip(rows, values, strict=True)):
         name = _md(row.name) + (f" *({row.kind})*" if row.kind in ("baseline", "untrained") else "")
         cells = []
         for c in columns:
@@ -131,14 +135,17 @@ def markdown_table(rows: Sequence[Row], columns: Sequence[str], directions: Mapp
     return "\n".join(lines)
 
 
-def html_table(rows: Sequence[Row], columns: Sequence[str], directions: Mapping[str, str],
-               descriptions: Mapping[str, str]) -> str:
+def html_table(
+    rows: Sequence[Row], columns: Sequence[str], directions: Mapping[str, str], descriptions: Mapping[str, str]
+) -> str:
     values = [_row_values(r, columns) for r in rows]
     best = best_rows(values, columns, directions)
-    head = "".join(f'<th title="{html.escape(descriptions.get(c, ""))}">{html.escape(_header(c, directions))}</th>'
-                   for c in columns)
+    head = "".join(
+        f'<th title="{html.escape(descriptions.get(c, ""))}">{html.escape(_header(c, directions))}</th>'
+        for c in columns
+    )
     body = []
-    for i, (row, vals) in enumerate(zip(rows, values)):
+    for i, (row, vals) in enumerate(zip(rows, values, strict=True)):
         cells = []
         for c in columns:
             text = html.escape(format_value(vals, c))
@@ -147,8 +154,7 @@ def html_table(rows: Sequence[Row], columns: Sequence[str], directions: Mapping[
             cells.append(f"<td{cls}><strong>{text}</strong></td>" if i in best[c] else f"<td{cls}>{text}</td>")
         kind = f' <span class="tag">{row.kind}</span>' if row.kind in ("baseline", "untrained") else ""
         body.append(f'<tr class="{row.kind}"><th scope="row">{html.escape(row.name)}{kind}</th>{"".join(cells)}</tr>')
-    return (f'<table class="metrics"><thead><tr><th>row</th>{head}</tr></thead>'
-            f'<tbody>{"".join(body)}</tbody></table>')
+    return f'<table class="metrics"><thead><tr><th>row</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
 def _missing(row: Row) -> str:
@@ -170,13 +176,15 @@ def slug(text: str) -> str:
 def upscale_for_display(image: Image.Image, display_px: int) -> Image.Image:
     """Nearest-upscale by a whole factor so the longer side reaches about ``display_px``: pixels stay sharp."""
     k = max(1, round(display_px / max(image.size)))
-    return image if k == 1 else image.resize((image.width * k, image.height * k), Image.NEAREST)
+    return image if k == 1 else image.resize((image.width * k, image.height * k), Image.Resampling.NEAREST)
 
 
 def fit_for_display(image: Image.Image, display_px: int) -> Image.Image:
     """A photo scaled (LANCZOS) so its longer side is ``display_px``."""
     scale = display_px / max(image.size)
-    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
+    return image.resize(
+        (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.LANCZOS
+    )
 
 
 def comparison_grid(lines: Sequence[Sequence[Image.Image]], display_px: int = 128, pad: int = 4) -> Image.Image:
@@ -184,8 +192,10 @@ def comparison_grid(lines: Sequence[Sequence[Image.Image]], display_px: int = 12
 
     E.g. input | translation | ground truth for a run's ``samples/``.
     """
-    cells = [[fit_for_display(line[0], display_px), *(upscale_for_display(im, display_px) for im in line[1:])]
-             for line in lines]
+    cells = [
+        [fit_for_display(line[0], display_px), *(upscale_for_display(im, display_px) for im in line[1:])]
+        for line in lines
+    ]
     width = max(sum(c.width for c in line) + pad * (len(line) + 1) for line in cells)
     height = sum(max(c.height for c in line) for line in cells) + pad * (len(cells) + 1)
     canvas = Image.new("RGB", (width, height), "white")
@@ -204,7 +214,7 @@ def save_grid(report: Report, out_dir: Path, display_px: int) -> list[list[str |
     folder = out_dir / "images"
     folder.mkdir(parents=True, exist_ok=True)
     grid: list[list[str | None]] = []
-    for i, (photo, name) in enumerate(zip(report.inputs, report.input_names)):
+    for i, (photo, name) in enumerate(zip(report.inputs, report.input_names, strict=True)):
         line: list[str | None] = []
         rel = f"images/{i:02d}-{slug(name)}-input.png"
         write_file(out_dir / rel, png_writer(fit_for_display(photo, display_px)))
@@ -235,8 +245,9 @@ def history_metrics(histories: Mapping[str, Sequence[Mapping[str, Any]]]) -> lis
     return list(keys)
 
 
-def plot_curves(histories: Mapping[str, Sequence[Mapping[str, Any]]], out_dir: Path,
-                directions: Mapping[str, str]) -> list[tuple[str, str]]:
+def plot_curves(
+    histories: Mapping[str, Sequence[Mapping[str, Any]]], out_dir: Path, directions: Mapping[str, str]
+) -> list[tuple[str, str]]:
     """One PNG per metric (all runs in one plot, x = training step); returns [(metric, relative path)]."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -260,7 +271,7 @@ def plot_curves(histories: Mapping[str, Sequence[Mapping[str, Any]]], out_dir: P
         fig.tight_layout()
         folder.mkdir(parents=True, exist_ok=True)
         rel = f"curves/{slug(metric)}.png"
-        write_file(out_dir / rel, lambda handle, figure=fig: figure.savefig(handle, format="png"))
+        write_file(out_dir / rel, partial(fig.savefig, format="png"))
         written.append((metric, rel))
     return written
 
@@ -295,17 +306,23 @@ def render_markdown(report: Report, grid: list[list[str | None]], curves: list[t
     out += [f"- **{k}**: {v}" for k, v in report.header.items()]
     if report.skipped:
         out += ["", "Skipped:", *[f"- {line}" for line in report.skipped]]
-    out += ["", "## Metrics", "", markdown_table(report.rows, report.columns, report.directions), "",
-            "Best value per column in bold (↓ lower is better, ↑ higher is better; no arrow: reported, not ranked)."]
+    out += [
+        "",
+        "## Metrics",
+        "",
+        markdown_table(report.rows, report.columns, report.directions),
+        "",
+        "Best value per column in bold (↓ lower is better, ↑ higher is better; no arrow: reported, not ranked).",
+    ]
     if report.gt_rows:
         out += ["", f"## {GT_TITLE}", "", markdown_table(report.gt_rows, report.gt_columns, report.directions)]
     out += ["", "## Samples", "", "Outputs nearest-upscaled for visibility; inputs scaled to the same size.", ""]
     columns = report.grid_rows
     out.append("| input | " + " | ".join(_md(r.name) for r in columns) + " |")
     out.append("|" + "---|" * (len(columns) + 1))
-    for line, name in zip(grid, report.input_names):
+    for line, name in zip(grid, report.input_names, strict=True):
         cells = [f"![{_md(name)}]({line[0]})"]
-        for rel, row in zip(line[1:], columns):
+        for rel, row in zip(line[1:], columns, strict=True):
             cells.append(f"![{_md(row.name)}]({rel})" if rel else _md(_missing(row)))
         out.append("| " + " | ".join(cells) + " |")
     out += ["", "## Training curves", ""]
@@ -319,38 +336,68 @@ def render_markdown(report: Report, grid: list[list[str | None]], curves: list[t
             continue
         out += [f"### {row.name}", "", *[f"- {k}: {v}" for k, v in row.details.items()], ""]
         if row.config_yaml:
-            out += ["<details><summary>resolved config</summary>", "", "```yaml", row.config_yaml.rstrip(), "```",
-                    "", "</details>", ""]
+            out += [
+                "<details><summary>resolved config</summary>",
+                "",
+                "```yaml",
+                row.config_yaml.rstrip(),
+                "```",
+                "",
+                "</details>",
+                "",
+            ]
     return "\n".join(out) + "\n"
 
 
 def render_html(report: Report, grid: list[list[str | None]], curves: list[tuple[str, str]]) -> str:
     e = html.escape
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(report.title)}</title>",
-             f"<style>{CSS}</style></head><body>", f"<h1>{e(report.title)}</h1>", "<ul>"]
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{e(report.title)}</title>",
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>{e(report.title)}</h1>",
+        "<ul>",
+    ]
     parts += [f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in report.header.items()]
     parts.append("</ul>")
     if report.skipped:
-        parts.append("<p class='skipped'>Skipped:</p><ul class='skipped'>"
-                     + "".join(f"<li>{e(s)}</li>" for s in report.skipped) + "</ul>")
-    parts += ["<h2>Metrics</h2>", html_table(report.rows, report.columns, report.directions, report.descriptions),
-              ("<p><small>Best value per column in bold (↓ lower is better, ↑ higher is better; no arrow: reported, "
-               "not ranked). Definitions below.</small></p>")]
+        parts.append(
+            "<p class='skipped'>Skipped:</p><ul class='skipped'>"
+            + "".join(f"<li>{e(s)}</li>" for s in report.skipped)
+            + "</ul>"
+        )
+    parts += [
+        "<h2>Metrics</h2>",
+        html_table(report.rows, report.columns, report.directions, report.descriptions),
+        (
+            "<p><small>Best value per column in bold (↓ lower is better, ↑ higher is better; no arrow: reported, "
+            "not ranked). Definitions below.</small></p>"
+        ),
+    ]
     if report.gt_rows:
-        parts += [f"<h2>{e(GT_TITLE)}</h2>",
-                  html_table(report.gt_rows, report.gt_columns, report.directions, report.descriptions)]
+        parts += [
+            f"<h2>{e(GT_TITLE)}</h2>",
+            html_table(report.gt_rows, report.gt_columns, report.directions, report.descriptions),
+        ]
     columns = report.grid_rows
-    parts += ["<h2>Samples</h2><p>Outputs nearest-upscaled for visibility; inputs scaled to the same size.</p>",
-              "<table class='grid'><thead><tr><th>input</th>"
-              + "".join(f"<th>{e(r.name)}</th>" for r in columns) + "</tr></thead><tbody>"]
-    for line, name in zip(grid, report.input_names):
-        cells = [f"<td><img src='{e(line[0])}' alt='{e(name)}'><small>{e(name)}</small></td>"]
-        for rel, row in zip(line[1:], columns):
-            cells.append(f"<td><img src='{e(rel)}' alt='{e(row.name)}'></td>" if rel
-                         else f"<td class='text'>{e(_missing(row))}</td>")
+    parts += [
+        "<h2>Samples</h2><p>Outputs nearest-upscaled for visibility; inputs scaled to the same size.</p>",
+        "<table class='grid'><thead><tr><th>input</th>"
+        + "".join(f"<th>{e(r.name)}</th>" for r in columns)
+        + "</tr></thead><tbody>",
+    ]
+    for line, name in zip(grid, report.input_names, strict=True):
+        cells = [f"<td><img src='{e(line[0] or '')}' alt='{e(name)}'><small>{e(name)}</small></td>"]
+        for rel, row in zip(line[1:], columns, strict=True):
+            cells.append(
+                f"<td><img src='{e(rel)}' alt='{e(row.name)}'></td>"
+                if rel
+                else f"<td class='text'>{e(_missing(row))}</td>"
+            )
         parts.append("<tr>" + "".join(cells) + "</tr>")
     parts += ["</tbody></table>", "<h2>Training curves</h2><div class='curves'>"]
-    parts += [f"<img src='{e(rel)}' alt='{e(m)}'>" for m, rel in curves] or ["<p>No metrics.jsonl in the evaluated runs.</p>"]
+    parts += [f"<img src='{e(rel)}' alt='{e(m)}'>" for m, rel in curves] or [
+        "<p>No metrics.jsonl in the evaluated runs.</p>"
+    ]
     parts += ["</div>", "<h2>Metrics and notes</h2><dl>"]
     parts += [f"<dt>{e(head)}</dt><dd>{e(text)}</dd>" for head, text in _definitions(report)]
     parts += ["</dl><ul class='notes'>", *[f"<li>{e(n)}</li>" for n in report.notes], "</ul>", "<h2>Runs</h2>"]
@@ -358,26 +405,35 @@ def render_html(report: Report, grid: list[list[str | None]], curves: list[tuple
         if row.kind != "run":
             continue
         items = "".join(f"<li>{e(k)}: {e(v)}</li>" for k, v in row.details.items())
-        parts.append(f"<details><summary>{e(row.name)}</summary><ul>{items}</ul>"
-                     f"<pre>{e(row.config_yaml or 'no .hydra/config.yaml')}</pre></details>")
+        parts.append(
+            f"<details><summary>{e(row.name)}</summary><ul>{items}</ul>"
+            f"<pre>{e(row.config_yaml or 'no .hydra/config.yaml')}</pre></details>"
+        )
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
 def _json_table(rows: Sequence[Row], columns: Sequence[str]) -> dict[str, Any]:
     """A table for report.json: numbers as numbers, text cells as text, missing/non-finite as null."""
+
     def cell(value: Any) -> Any:
         return float(value) if is_number(value) else value if isinstance(value, str) else None
 
-    return {"columns": list(columns),
-            "rows": [{"name": r.name, "kind": r.kind, **{c: cell(_row_values(r, columns).get(c)) for c in columns}}
-                     for r in rows]}
+    return {
+        "columns": list(columns),
+        "rows": [
+            {"name": r.name, "kind": r.kind, **{c: cell(_row_values(r, columns).get(c)) for c in columns}} for r in rows
+        ],
+    }
 
 
 def render_json(report: Report) -> str:
     """The tables as JSON (``metrics`` and, with a paired test split, ``ground_truth``), for scripts and tests."""
-    data: dict[str, Any] = {"title": report.title, "header": report.header,
-                            "metrics": _json_table(report.rows, report.columns)}
+    data: dict[str, Any] = {
+        "title": report.title,
+        "header": report.header,
+        "metrics": _json_table(report.rows, report.columns),
+    }
     if report.gt_rows:
         data["ground_truth"] = _json_table(report.gt_rows, report.gt_columns)
     return json.dumps(data, indent=1, ensure_ascii=False) + "\n"

@@ -103,7 +103,9 @@ def is_run(path: Path) -> bool:
 
 def looks_like_run(path: Path) -> bool:
     """A training output folder, finished or not."""
-    return (path / ".hydra" / "config.yaml").is_file() or (path / "checkpoints").is_dir() or (path / "translator").is_dir()
+    return (
+        (path / ".hydra" / "config.yaml").is_file() or (path / "checkpoints").is_dir() or (path / "translator").is_dir()
+    )
 
 
 def _expand(pattern: str) -> tuple[list[Path], bool]:
@@ -137,8 +139,10 @@ def discover_runs(patterns: str | Sequence[str] | None) -> Discovery:
     Raises :class:`NoRunsError` when nothing evaluable is found; the message lists what was skipped.
     """
     if patterns is None or (isinstance(patterns, str) and not patterns.strip()):
-        raise NoRunsError("runs= is required: a run folder, a multirun folder, a glob, or a list of them "
-                          "(e.g. runs='outputs/multirun/2026-01-01_12-00-00')")
+        raise NoRunsError(
+            "runs= is required: a run folder, a multirun folder, a glob, or a list of them "
+            "(e.g. runs='outputs/multirun/2026-01-01_12-00-00')"
+        )
     items = [patterns] if isinstance(patterns, (str, Path)) else [str(p) for p in patterns]
     found: list[Path] = []
     skipped: list[tuple[Path, str]] = []
@@ -158,7 +162,7 @@ def discover_runs(patterns: str | Sequence[str] | None) -> Discovery:
     for path in found:
         unique.setdefault(path.resolve(), path)
     runs = [Run(path=p, meta=_read_meta(p)) for p in unique.values()]
-    for run, name in zip(runs, unique_names([r.path for r in runs])):
+    for run, name in zip(runs, unique_names([r.path for r in runs]), strict=True):
         run.name = name
     if not runs:
         details = "".join(f"\n  {line}" for line in Discovery([], skipped).skipped_lines())

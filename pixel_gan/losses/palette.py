@@ -43,8 +43,9 @@ class _SoftHistogramCounts(torch.autograd.Function):
         return grad_x, None, None
 
 
-def soft_histogram(x: Tensor, bins: int = 16, sigma: float | None = None, vmin: float = 0.0,
-                   vmax: float = 1.0) -> Tensor:
+def soft_histogram(
+    x: Tensor, bins: int = 16, sigma: float | None = None, vmin: float = 0.0, vmax: float = 1.0
+) -> Tensor:
     """x: (B, C, H, W) in [vmin, vmax] → (B, C, bins), each row summing to 1.
 
     Bin centres are ``linspace(vmin, vmax, bins)``; weight = exp(-(x-c)²/(2σ²)).

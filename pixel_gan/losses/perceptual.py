@@ -47,14 +47,15 @@ class PerceptualLoss(nn.Module):
             weights_file = Path(backbone_weights).expanduser() if backbone_weights else default_backbone_file(net)
             if not weights_file.is_file():
                 raise WeightsNotFoundError(
-                    "loss.lpips_backbone_weights", str(weights_file),
+                    "loss.lpips_backbone_weights",
+                    str(weights_file),
                     f"the torchvision {net} ImageNet file ({_TV_WEIGHTS[net].url.rsplit('/', 1)[-1]}), "
                     f"e.g. in {default_backbone_file(net).parent}",
                 )
             _load_backbone_features(self.lpips, net, weights_file)
         self.lpips.requires_grad_(False).eval()
 
-    def train(self, mode: bool = True) -> "PerceptualLoss":
+    def train(self, mode: bool = True) -> PerceptualLoss:
         """LPIPS stays in eval mode (dropout off) whatever the surrounding module does."""
         return super().train(False)
 

@@ -61,6 +61,9 @@ def resize_to(x: Tensor, size: tuple[int, int]) -> Tensor:
 class DinoStruct(nn.Module):
     """Frozen DINO ViT that scores structure distance; see module docstring."""
 
+    mean: Tensor
+    std: Tensor
+
     def __init__(self, vit: ViTModel, short_side: int = SHORT_SIDE) -> None:
         super().__init__()
         self.vit = vit.float().eval().requires_grad_(False)

@@ -26,11 +26,11 @@ GT_METRIC_DIRECTIONS: dict[str, str] = {
 }
 GT_METRIC_DESCRIPTIONS: dict[str, str] = {
     "gt_delta_e": "mean ΔE76 (CIE Lab, D65) between output and the paired ground truth, NEAREST-resized to the "
-                  "output's size (lower is better)",
+    "output's size (lower is better)",
     "gt_palette_adherence": "fraction of output pixels within ΔE76 ≤ 8 of the nearest colour of the ground truth's "
-                            "palette (higher is better)",
+    "palette (higher is better)",
     "gt_grid_purity": "grid_purity at the ground truth's cell size, scaled to the output's size: fraction of pixels "
-                      "equal (±2/255) to their cell's median colour (higher is better)",
+    "equal (±2/255) to their cell's median colour (higher is better)",
 }
 
 
@@ -59,8 +59,9 @@ def _palette_lab(palette: np.ndarray | Sequence | Tensor) -> Tensor:
     return to_lab(rgb.T[None, :, :, None] / 255.0)[0, :, :, 0].T
 
 
-def palette_adherence(output: ImageLike, palette: np.ndarray | Sequence | Tensor,
-                      threshold: float = DEFAULT_ADHERENCE_THRESHOLD) -> Tensor:
+def palette_adherence(
+    output: ImageLike, palette: np.ndarray | Sequence | Tensor, threshold: float = DEFAULT_ADHERENCE_THRESHOLD
+) -> Tensor:
     """Fraction of pixels within ΔE76 <= ``threshold`` of their nearest ``palette`` colour -> (B,).
 
     ``palette`` is (K, 3) RGB in 0..255. Higher is better: 1.0 = every pixel is (nearly) a palette colour.
@@ -83,8 +84,9 @@ def grid_purity_at(output: ImageLike, cell: int | Sequence[int] | Tensor) -> Ten
     return grid_purity(output, cell=cell)[0]
 
 
-def ground_truth_metrics(outputs: ImageLike, targets: ImageLike, cells: int | Sequence[int] | Tensor,
-                         palette: np.ndarray | Sequence | Tensor) -> dict[str, float]:
+def ground_truth_metrics(
+    outputs: ImageLike, targets: ImageLike, cells: int | Sequence[int] | Tensor, palette: np.ndarray | Sequence | Tensor
+) -> dict[str, float]:
     """The three ``gt_*`` metrics averaged over images; keys as in :data:`GT_METRIC_DIRECTIONS`.
 
     ``targets`` (the paired ground truth) and ``cells`` (its cell sizes) must already be at the
@@ -92,8 +94,10 @@ def ground_truth_metrics(outputs: ImageLike, targets: ImageLike, cells: int | Se
     """
     out, tgt = to_batch(outputs), to_batch(targets)
     if out.shape != tgt.shape:
-        raise ValueError(f"outputs {tuple(out.shape)} and ground truth {tuple(tgt.shape)} differ: "
-                         "resize the ground truth to the outputs' size first")
+        raise ValueError(
+            f"outputs {tuple(out.shape)} and ground truth {tuple(tgt.shape)} differ: "
+            "resize the ground truth to the outputs' size first"
+        )
     return {
         "gt_delta_e": delta_e76(out, tgt).mean().item(),
         "gt_palette_adherence": palette_adherence(out, palette).mean().item(),

@@ -261,7 +261,7 @@ def grid_purity(
     u8 = to_uint8(x)
     given = _per_image_cells(cell, len(u8))
     purity, cells = [], []
-    for img, c in zip(u8, given):
+    for img, c in zip(u8, given, strict=True):
         k = detect_cell_size(img, max_cell) if c is None else c
         purity.append(_purity_one(img, max(k, 2) if c is None else k, tol))
         cells.append(k)
@@ -305,7 +305,7 @@ def isolated_pixel_rate(
     """
     u8 = to_uint8(x)
     rates = []
-    for img, c in zip(u8, _per_image_cells(cell, len(u8))):
+    for img, c in zip(u8, _per_image_cells(cell, len(u8)), strict=True):
         native = snap_to_grid(img, cell=c) if c != 1 else img
         rates.append(_isolated_fraction(native, connectivity, tol))
     return torch.tensor(rates)
@@ -342,7 +342,7 @@ def edge_f1(input_img: ImageLike, output_img: ImageLike, preset: Any = "default"
 
     a, b = _paired(input_img, output_img)
     scores = []
-    for ia, ib in zip(to_uint8(a), to_uint8(b)):
+    for ia, ib in zip(to_uint8(a), to_uint8(b), strict=True):
         e_in = np.asarray(edge_map(ia, preset)) > 0
         e_out = np.asarray(edge_map(ib, preset)) > 0
         scores.append(_f1_one(e_in, e_out, tolerance))

@@ -31,43 +31,81 @@ SD_TURBO_LAYOUT = """<dir>/
 
 # Full-size SD-Turbo (SD 2.1 architecture) configs, used to build the random full-size model.
 SD_TURBO_UNET = dict(
-    sample_size=64, in_channels=4, out_channels=4, layers_per_block=2,
-    block_out_channels=(320, 640, 1280, 1280), attention_head_dim=(5, 10, 20, 20),
+    sample_size=64,
+    in_channels=4,
+    out_channels=4,
+    layers_per_block=2,
+    block_out_channels=(320, 640, 1280, 1280),
+    attention_head_dim=(5, 10, 20, 20),
     down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
     up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
-    cross_attention_dim=1024, use_linear_projection=True,
+    cross_attention_dim=1024,
+    use_linear_projection=True,
 )
 SD_TURBO_VAE = dict(
-    in_channels=3, out_channels=3, latent_channels=4, layers_per_block=2, sample_size=768,
+    in_channels=3,
+    out_channels=3,
+    latent_channels=4,
+    layers_per_block=2,
+    sample_size=768,
     block_out_channels=(128, 256, 512, 512),
-    down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+    down_block_types=("DownEncoderBlock2D",) * 4,
+    up_block_types=("UpDecoderBlock2D",) * 4,
 )
 SD_TURBO_TEXT = dict(
-    vocab_size=49408, hidden_size=1024, intermediate_size=4096, num_hidden_layers=23,
-    num_attention_heads=16, max_position_embeddings=77, hidden_act="gelu", projection_dim=512,
+    vocab_size=49408,
+    hidden_size=1024,
+    intermediate_size=4096,
+    num_hidden_layers=23,
+    num_attention_heads=16,
+    max_position_embeddings=77,
+    hidden_act="gelu",
+    projection_dim=512,
 )
 SD_TURBO_SCHEDULER = dict(
-    num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-    prediction_type="epsilon", clip_sample=False, steps_offset=1,
+    num_train_timesteps=1000,
+    beta_start=0.00085,
+    beta_end=0.012,
+    beta_schedule="scaled_linear",
+    prediction_type="epsilon",
+    clip_sample=False,
+    steps_offset=1,
     timestep_spacing="trailing",
 )
 
 # Tiny versions: same classes and module names (so LoRA targets and skip layouts carry over).
 TINY_UNET = dict(
-    sample_size=8, in_channels=4, out_channels=4, layers_per_block=1, norm_num_groups=8,
-    block_out_channels=(32, 64), attention_head_dim=(4, 8),
+    sample_size=8,
+    in_channels=4,
+    out_channels=4,
+    layers_per_block=1,
+    norm_num_groups=8,
+    block_out_channels=(32, 64),
+    attention_head_dim=(4, 8),
     down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
     up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-    cross_attention_dim=32, use_linear_projection=True,
+    cross_attention_dim=32,
+    use_linear_projection=True,
 )
 TINY_VAE = dict(
-    in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1, norm_num_groups=8,
-    sample_size=64, block_out_channels=(16, 32, 32, 32),
-    down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+    in_channels=3,
+    out_channels=3,
+    latent_channels=4,
+    layers_per_block=1,
+    norm_num_groups=8,
+    sample_size=64,
+    block_out_channels=(16, 32, 32, 32),
+    down_block_types=("DownEncoderBlock2D",) * 4,
+    up_block_types=("UpDecoderBlock2D",) * 4,
 )
 TINY_TEXT = dict(
-    hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-    max_position_embeddings=77, hidden_act="gelu", projection_dim=32,
+    hidden_size=32,
+    intermediate_size=64,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    max_position_embeddings=77,
+    hidden_act="gelu",
+    projection_dim=32,
 )
 
 
@@ -83,8 +121,13 @@ class Backbone:
     source: str
 
 
-_REQUIRED = ("unet/config.json", "vae/config.json", "text_encoder/config.json",
-             "tokenizer/vocab.json|tokenizer/tokenizer.json", "scheduler/scheduler_config.json")
+_REQUIRED = (
+    "unet/config.json",
+    "vae/config.json",
+    "text_encoder/config.json",
+    "tokenizer/vocab.json|tokenizer/tokenizer.json",
+    "scheduler/scheduler_config.json",
+)
 
 
 def load_backbone(source: str, config_key: str = "model.pretrained") -> Backbone:
@@ -128,7 +171,10 @@ def _byte_level_vocab() -> dict[str, int]:
     return vocab
 
 
-def _build_parts(unet_cfg: dict, vae_cfg: dict, text_cfg: dict, seed: int = 0) -> tuple:
+Parts = tuple[UNet2DConditionModel, AutoencoderKL, CLIPTextModel, CLIPTokenizer, DDPMScheduler]
+
+
+def _build_parts(unet_cfg: dict, vae_cfg: dict, text_cfg: dict, seed: int = 0) -> Parts:
     """Random parts drawn from their own seed; the caller's RNG is left as it was, so a run that builds
     the tiny backbone into an empty cache trains exactly like one that finds it there."""
     with torch.random.fork_rng(devices=[]):
@@ -136,11 +182,14 @@ def _build_parts(unet_cfg: dict, vae_cfg: dict, text_cfg: dict, seed: int = 0) -
         return _draw_parts(unet_cfg, vae_cfg, text_cfg)
 
 
-def _draw_parts(unet_cfg: dict, vae_cfg: dict, text_cfg: dict) -> tuple:
+def _draw_parts(unet_cfg: dict, vae_cfg: dict, text_cfg: dict) -> Parts:
     vocab = _byte_level_vocab()
     tokenizer = CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
-    special = {"bos_token_id": vocab["<|startoftext|>"], "eos_token_id": vocab["<|endoftext|>"],
-               "pad_token_id": vocab["<|endoftext|>"]}
+    special = {
+        "bos_token_id": vocab["<|startoftext|>"],
+        "eos_token_id": vocab["<|endoftext|>"],
+        "pad_token_id": vocab["<|endoftext|>"],
+    }
     text_encoder = CLIPTextModel(CLIPTextConfig(**{"vocab_size": len(vocab), **special, **text_cfg}))
     unet = UNet2DConditionModel(**unet_cfg)
     vae = AutoencoderKL(**vae_cfg)
@@ -157,9 +206,14 @@ def save_backbone(parts: tuple, out_dir: Path) -> Path:
     text_encoder.save_pretrained(out_dir / "text_encoder")
     tokenizer.save_pretrained(out_dir / "tokenizer")
     scheduler.save_pretrained(out_dir / "scheduler")
-    index = {"_class_name": "StableDiffusionPipeline", "unet": ["diffusers", "UNet2DConditionModel"],
-             "vae": ["diffusers", "AutoencoderKL"], "text_encoder": ["transformers", "CLIPTextModel"],
-             "tokenizer": ["transformers", "CLIPTokenizer"], "scheduler": ["diffusers", "DDPMScheduler"]}
+    index = {
+        "_class_name": "StableDiffusionPipeline",
+        "unet": ["diffusers", "UNet2DConditionModel"],
+        "vae": ["diffusers", "AutoencoderKL"],
+        "text_encoder": ["transformers", "CLIPTextModel"],
+        "tokenizer": ["transformers", "CLIPTokenizer"],
+        "scheduler": ["diffusers", "DDPMScheduler"],
+    }
     (out_dir / "model_index.json").write_text(json.dumps(index, indent=2))
     return out_dir
 
@@ -173,8 +227,11 @@ def tiny_backbone_dir(cache_dir: str | Path) -> Path:
     if (target / "model_index.json").is_file():
         return target
     # another process may win the race: its copy is identical
-    return write_folder(target, lambda folder: save_backbone(_build_parts(TINY_UNET, TINY_VAE, TINY_TEXT), folder),
-                        already_done=lambda found: (found / "model_index.json").is_file())
+    return write_folder(
+        target,
+        lambda folder: save_backbone(_build_parts(TINY_UNET, TINY_VAE, TINY_TEXT), folder),
+        already_done=lambda found: (found / "model_index.json").is_file(),
+    )
 
 
 def random_full_backbone(seed: int = 0) -> Backbone:

@@ -67,7 +67,7 @@ class Recipe:
     threads: int = 2
 
 
-def render_domains(recipe: Recipe) -> dict[int, list[np.ndarray]]:
+def render_domains(recipe: Recipe) -> dict[int, np.ndarray]:
     """size → uint8 array (2N, size, size, 3): N photos (domain A) then N pixel-art images (domain B)."""
     photos, art = [], []
     for i in range(recipe.images_per_domain):
@@ -78,8 +78,9 @@ def render_domains(recipe: Recipe) -> dict[int, list[np.ndarray]]:
         art.append(demo.render_pixel_art(scene, int(rng.choice(demo.GRID_SIZES)), RENDER_SIZE))
     out = {}
     for size in recipe.sizes:
-        resized = [np.asarray(Image.fromarray(im).resize((size, size), Image.Resampling.LANCZOS))
-                   for im in photos + art]
+        resized = [
+            np.asarray(Image.fromarray(im).resize((size, size), Image.Resampling.LANCZOS)) for im in photos + art
+        ]
         out[size] = np.stack(resized)
     return out
 
@@ -140,12 +141,23 @@ def train_vae(vae, data: dict[int, np.ndarray], recipe: Recipe, log: list[dict],
 @torch.no_grad()
 def encode_all(vae, data: dict[int, np.ndarray]) -> dict[int, Tensor]:
     """Posterior means (unscaled) of every image, per size."""
-    return {size: torch.cat([vae.encode(to_tensor(images[i:i + 64])).latent_dist.mode()
-                             for i in range(0, len(images), 64)]) for size, images in data.items()}
+    return {
+        size: torch.cat(
+            [vae.encode(to_tensor(images[i : i + 64])).latent_dist.mode() for i in range(0, len(images), 64)]
+        )
+        for size, images in data.items()
+    }
 
 
-def train_unet(unet, latents: dict[int, Tensor], captions: Tensor, scheduler, recipe: Recipe, log: list[dict],
-               stop_after: int | None = None) -> None:
+def train_unet(
+    unet,
+    latents: dict[int, Tensor],
+    captions: Tensor,
+    scheduler,
+    recipe: Recipe,
+    log: list[dict],
+    stop_after: int | None = None,
+) -> None:
     """ε-prediction on scaled latents under each domain's caption; t uniform, plus a share at t=999."""
     gen = torch.Generator().manual_seed(recipe.seed + 2)
     alphas = scheduler.alphas_cumprod.float()
@@ -213,23 +225,31 @@ def build_demo_base(out: Path, recipe: Recipe = Recipe(), progress: bool = True)
     train_unet(unet, scaled, captions, scheduler, recipe, log)
     out.mkdir(parents=True, exist_ok=True)
     save_backbone((unet, vae, text_encoder, tokenizer, scheduler), out)
-    summary = {"recipe": asdict(recipe), "captions": list(CAPTIONS), "scaling_factor": 1.0 / std,
-               "digest": tensor_digest(unet, vae, text_encoder), "seconds": round(time.perf_counter() - started, 1),
-               "log": log}
+    summary = {
+        "recipe": asdict(recipe),
+        "captions": list(CAPTIONS),
+        "scaling_factor": 1.0 / std,
+        "digest": tensor_digest(unet, vae, text_encoder),
+        "seconds": round(time.perf_counter() - started, 1),
+        "log": log,
+    }
     (out / "train_log.json").write_text(json.dumps(summary, indent=1))
     return out
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Pretrain the demo base (SD-Turbo classes, small) on the demo domains.")
+    parser = argparse.ArgumentParser(
+        description="Pretrain the demo base (SD-Turbo classes, small) on the demo domains."
+    )
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--vae-steps", type=int, default=Recipe.vae_steps)
     parser.add_argument("--unet-steps", type=int, default=Recipe.unet_steps)
     parser.add_argument("--images-per-domain", type=int, default=Recipe.images_per_domain)
     args = parser.parse_args(argv)
-    recipe = Recipe(seed=args.seed, vae_steps=args.vae_steps, unet_steps=args.unet_steps,
-                    images_per_domain=args.images_per_domain)
+    recipe = Recipe(
+        seed=args.seed, vae_steps=args.vae_steps, unet_steps=args.unet_steps, images_per_domain=args.images_per_domain
+    )
     out = build_demo_base(args.out, recipe)
     print(f"demo base written to {out}")
 

@@ -229,6 +229,8 @@ class VisionAidedDiscriminator(Discriminator):
     """
 
     frozen_modules = ("tower",)
+    clip_mean: Tensor
+    clip_std: Tensor
 
     def __init__(
         self,

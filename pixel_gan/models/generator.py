@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 import torch
@@ -25,10 +25,33 @@ Direction = Literal["a2b", "b2a"]
 DIRECTIONS: tuple[str, str] = ("a2b", "b2a")
 
 UNET_LORA_PATTERNS = (
-    "to_k", "to_q", "to_v", "to_out.0", "conv", "conv1", "conv2", "conv_in", "conv_shortcut",
-    "conv_out", "proj_out", "proj_in", "ff.net.2", "ff.net.0.proj",
+    "to_k",
+    "to_q",
+    "to_v",
+    "to_out.0",
+    "conv",
+    "conv1",
+    "conv2",
+    "conv_in",
+    "conv_shortcut",
+    "conv_out",
+    "proj_out",
+    "proj_in",
+    "ff.net.2",
+    "ff.net.0.proj",
 )
-VAE_LORA_TARGETS = ("conv1", "conv2", "conv_in", "conv_shortcut", "conv", "conv_out", "to_k", "to_q", "to_v", "to_out.0")
+VAE_LORA_TARGETS = (
+    "conv1",
+    "conv2",
+    "conv_in",
+    "conv_shortcut",
+    "conv",
+    "conv_out",
+    "to_k",
+    "to_q",
+    "to_v",
+    "to_out.0",
+)
 UNET_ADAPTERS = ("default_encoder", "default_decoder", "default_others")
 VAE_ADAPTER = "vae_skip"
 
@@ -57,7 +80,8 @@ def lora_settings(values: Mapping[str, Any] | None, where: str) -> LoraSettings:
     """``LoraSettings`` from a config mapping; an unknown key or a value of the wrong type is a
     ``ValueError`` naming ``where.<key>`` (a config key or a file) instead of a TypeError later."""
     values = dict(values or {})
-    defaults = {f.name: f.default if f.default is not MISSING else f.default_factory() for f in fields(LoraSettings)}
+    fresh = LoraSettings()
+    defaults = {f.name: getattr(fresh, f.name) for f in fields(fresh)}
     for key, value in values.items():
         if key not in defaults:
             raise ValueError(f"{where}.{key} is not a LoRA setting; known: {', '.join(defaults)}")
@@ -113,8 +137,9 @@ def add_unet_lora(unet: UNet2DConditionModel, lora: LoraSettings) -> None:
     groups = unet_lora_targets(unet, lora.unet_patterns)
     for adapter, targets in groups.items():
         if targets:
-            config = LoraConfig(r=lora.unet_rank, lora_alpha=lora.unet_alpha,
-                                init_lora_weights=lora.unet_init, target_modules=targets)
+            config = LoraConfig(
+                r=lora.unet_rank, lora_alpha=lora.unet_alpha, init_lora_weights=lora.unet_init, target_modules=targets
+            )
             unet.add_adapter(config, adapter_name=adapter)
     unet.set_adapters([a for a, t in groups.items() if t])
     if lora.train_conv_in:
@@ -124,8 +149,12 @@ def add_unet_lora(unet: UNet2DConditionModel, lora: LoraSettings) -> None:
 def add_vae_lora(skip_vae: SkipVAE, lora: LoraSettings) -> None:
     """Freeze the VAE and add its LoRA; the skip convs (outside the wrapped VAE) stay trainable."""
     skip_vae.vae.requires_grad_(False)
-    config = LoraConfig(r=lora.vae_rank, lora_alpha=lora.vae_alpha,
-                        init_lora_weights=lora.vae_init, target_modules=list(lora.vae_targets))
+    config = LoraConfig(
+        r=lora.vae_rank,
+        lora_alpha=lora.vae_alpha,
+        init_lora_weights=lora.vae_init,
+        target_modules=list(lora.vae_targets),
+    )
     skip_vae.vae.add_adapter(config, adapter_name=VAE_ADAPTER)
     skip_vae.skip_convs.requires_grad_(True)
 
@@ -150,8 +179,9 @@ def add_adapters(unet: UNet2DConditionModel, vae: AutoencoderKL, lora: LoraSetti
 def embed_caption(backbone: Backbone, caption: str) -> Tensor:
     """The text encoder's last hidden state for a caption: (1, 77, D)."""
     tok = backbone.tokenizer
-    ids = tok(caption, max_length=tok.model_max_length, padding="max_length", truncation=True,
-              return_tensors="pt").input_ids
+    ids = tok(
+        caption, max_length=tok.model_max_length, padding="max_length", truncation=True, return_tensors="pt"
+    ).input_ids
     return backbone.text_encoder(ids)[0].detach().float()
 
 
@@ -161,8 +191,19 @@ class CycleGANTurbo(nn.Module):
     H and W must be multiples of 8 (the VAE's downsampling).
     """
 
-    def __init__(self, unet: UNet2DConditionModel, vae_a2b: SkipVAE, vae_b2a: SkipVAE,
-                 scheduler: DDPMScheduler, emb_a2b: Tensor, emb_b2a: Tensor) -> None:
+    alpha_bar: Tensor
+    emb_a2b: Tensor
+    emb_b2a: Tensor
+
+    def __init__(
+        self,
+        unet: UNet2DConditionModel,
+        vae_a2b: SkipVAE,
+        vae_b2a: SkipVAE,
+        scheduler: DDPMScheduler,
+        emb_a2b: Tensor,
+        emb_b2a: Tensor,
+    ) -> None:
         super().__init__()
         self.unet = unet
         self.vae_a2b = vae_a2b
@@ -176,8 +217,9 @@ class CycleGANTurbo(nn.Module):
         self.register_buffer("emb_b2a", emb_b2a.clone())
 
     @classmethod
-    def from_backbone(cls, backbone: Backbone, prompt_a: str, prompt_b: str,
-                      lora: LoraSettings | None = None) -> "CycleGANTurbo":
+    def from_backbone(
+        cls, backbone: Backbone, prompt_a: str, prompt_b: str, lora: LoraSettings | None = None
+    ) -> CycleGANTurbo:
         """Wrap the backbone parts (the UNet and VAE are used in place, the VAE copied per direction)."""
         vae_a2b, vae_b2a = add_adapters(backbone.unet, backbone.vae, lora or LoraSettings())
         emb_a2b = embed_caption(backbone, prompt_b)
@@ -222,8 +264,10 @@ class CycleGANTurbo(nn.Module):
         expected = set(self.trainable_names()) | {"emb_a2b", "emb_b2a"}
         missing, unexpected = expected - set(state), set(state) - expected
         if missing or unexpected:
-            raise KeyError(f"translator weights do not match the model: missing {sorted(missing)[:5]}"
-                           f" ({len(missing)}), unexpected {sorted(unexpected)[:5]} ({len(unexpected)})")
+            raise KeyError(
+                f"translator weights do not match the model: missing {sorted(missing)[:5]}"
+                f" ({len(missing)}), unexpected {sorted(unexpected)[:5]} ({len(unexpected)})"
+            )
         result = self.load_state_dict(state, strict=False)
         assert not result.unexpected_keys
 

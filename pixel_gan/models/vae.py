@@ -8,7 +8,7 @@ this module (not of the LoRA-wrapped VAE, so peft cannot freeze them).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from diffusers import AutoencoderKL
@@ -28,7 +28,7 @@ def skip_channels(block_out_channels: tuple[int, ...] | list[int]) -> list[tuple
     enc_skips = [chans[0], *chans[:-1]]
     rev = chans[::-1]
     dec_inputs = [rev[max(i - 1, 0)] for i in range(len(rev))]
-    return list(zip(enc_skips[::-1], dec_inputs))
+    return list(zip(enc_skips[::-1], dec_inputs, strict=True))
 
 
 class SkipVAE(nn.Module):
@@ -39,12 +39,13 @@ class SkipVAE(nn.Module):
         self.vae = vae
         self.gamma = gamma
         self.scaling_factor = float(vae.config.scaling_factor)
-        self.skip_convs = nn.ModuleList(
+        convs = [
             nn.Conv2d(c_in, c_out, kernel_size=1, bias=False)
             for c_in, c_out in skip_channels(vae.config.block_out_channels)
-        )
-        for conv in self.skip_convs:
+        ]
+        for conv in convs:
             nn.init.constant_(conv.weight, skip_init)
+        self.skip_convs = nn.ModuleList(convs)
         self.grad_ckpt = False
 
     def _run(self, fn: Callable[..., Tensor], *args: Tensor | None) -> Tensor:
@@ -76,7 +77,7 @@ class SkipVAE(nn.Module):
             z = self.vae.post_quant_conv(z)
         h = dec.conv_in(z)
         h = self._run(dec.mid_block, h, None)
-        for conv, skip, block in zip(self.skip_convs, reversed(skips), dec.up_blocks):
+        for conv, skip, block in zip(self.skip_convs, reversed(skips), dec.up_blocks, strict=True):
             h = h + conv(skip * self.gamma)
             h = self._run(block, h, None)
         h = dec.conv_out(dec.conv_act(dec.conv_norm_out(h)))

@@ -17,9 +17,17 @@ from PIL import Image
 
 from pixel_gan.palettes import get_palette
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = os.environ.get("PIXEL_GAN_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 # The README picture: written only on request (PIXEL_GAN_UPDATE_SCREENSHOT=1), so a test run leaves the tree as it was.
 README_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "ui.png"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -70,7 +78,9 @@ def server(tmp_path_factory, tiny_export):
     root = tmp_path_factory.mktemp("browser")
     # A real translator makes a better README picture; the tiny one proves the UI works.
     given = os.environ.get("PIXEL_GAN_SCREENSHOT_CHECKPOINT")
-    export = Path(given) if given else tiny_export(root / "runs" / "64_palette", loss="palette", experiment="64_palette")
+    export = (
+        Path(given) if given else tiny_export(root / "runs" / "64_palette", loss="palette", experiment="64_palette")
+    )
     examples = root / "examples"
     examples.mkdir()
     scene().save(examples / "landscape.png")
@@ -78,8 +88,9 @@ def server(tmp_path_factory, tiny_export):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADIO_TEMP_DIR", "unset")
         mp.setenv("GRADIO_EXAMPLES_CACHE", "unset")
-        blocks = build_app([export.parent], outputs_root=None, work_dir=root / "work", examples_dir=examples,
-                           device="cpu")
+        blocks = build_app(
+            [export.parent], outputs_root=None, work_dir=root / "work", examples_dir=examples, device="cpu"
+        )
         port = free_port()
         launch_app(blocks, port=port, prevent_thread_lock=True, quiet=True)
         try:

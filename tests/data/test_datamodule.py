@@ -42,9 +42,7 @@ def test_validation_set_is_fixed(demo_root: Path) -> None:
     dm.setup("fit")
     first, second = list(dm.val_dataloader()), list(dm.val_dataloader())
     assert sum(len(b["a_path"]) for b in first) == 3
-    assert [p for b in first for p in b["a_path"]] == [
-        str(demo_root / "test_A" / f"{i:04d}.png") for i in range(3)
-    ]
+    assert [p for b in first for p in b["a_path"]] == [str(demo_root / "test_A" / f"{i:04d}.png") for i in range(3)]
     for one, two in zip(first, second, strict=True):
         torch.testing.assert_close(one["a"], two["a"])
         torch.testing.assert_close(one["b"], two["b"])

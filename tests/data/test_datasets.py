@@ -32,9 +32,7 @@ def _corrupt(path: Path) -> Path:
     return path
 
 
-def _dataset(
-    files_a: list[Path], files_b: list[Path], seed: int = 0, **kwargs: object
-) -> UnpairedImageDataset:
+def _dataset(files_a: list[Path], files_b: list[Path], seed: int = 0, **kwargs: object) -> UnpairedImageDataset:
     t = build_transform(R, train=True)
     return UnpairedImageDataset(files_a, files_b, t, t, edge_preset="none", seed=seed, **kwargs)
 
@@ -46,7 +44,7 @@ def test_items_are_tensors_in_range_with_paths(tmp_path: Path) -> None:
     item = dataset[4]
     for key in ("a", "b"):
         assert item[key].shape == (3, R, R) and item[key].dtype == torch.float32
-        assert -1.0 <= item[key].min() and item[key].max() <= 1.0
+        assert item[key].min() >= -1.0 and item[key].max() <= 1.0
     assert item["a_path"] == str(files_a[4 % 3])
     assert item["b_path"] in {str(p) for p in files_b}
     assert len(_dataset(files_a, files_b, length=7)) == 7
@@ -113,9 +111,7 @@ def test_items_are_reproducible_including_augmentation(tmp_path: Path) -> None:
         dataset.set_epoch(epoch)
         a = dataset[0]["a"]
         reference = torch.from_numpy(
-            np.asarray(
-                Image.open(dataset.files_a[0]).convert("RGB").resize((R, R), Image.Resampling.LANCZOS)
-            ).copy()
+            np.asarray(Image.open(dataset.files_a[0]).convert("RGB").resize((R, R), Image.Resampling.LANCZOS)).copy()
         )
         reference = reference.permute(2, 0, 1).float() / 127.5 - 1
         flips.add(bool(torch.equal(a, reference.flip(-1))) and not torch.equal(a, reference))
@@ -136,9 +132,7 @@ def test_edge_preset_is_applied_to_a_only(tmp_path: Path) -> None:
     assert len(item["b"].unique()) > 2  # B keeps its colours
 
 
-def test_file_going_bad_later_falls_back_to_next_index(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_file_going_bad_later_falls_back_to_next_index(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     files_a = _write(tmp_path / "A", 3)
     dataset = _dataset(files_a, _write(tmp_path / "B", 3, start=5))
     _corrupt(files_a[0])

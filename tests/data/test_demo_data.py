@@ -21,8 +21,7 @@ def _load(path: Path) -> np.ndarray:
 
 def test_layout_counts_and_prompts(demo_root: Path) -> None:
     counts = {
-        folder: len(list((demo_root / folder).glob("*.png")))
-        for folder in ("train_A", "train_B", "test_A", "test_B")
+        folder: len(list((demo_root / folder).glob("*.png"))) for folder in ("train_A", "train_B", "test_A", "test_B")
     }
     assert counts == {"train_A": 5, "train_B": 5, "test_A": 2, "test_B": 2}
     assert sorted(p.name for p in (demo_root / "test_A_gt").iterdir()) == ["0000.png", "0001.png", "ground_truth.json"]
@@ -122,13 +121,16 @@ def test_an_old_demo_folder_gets_the_ground_truth_added(small_root: Path, tmp_pa
         assert (old / "test_A_gt" / name).read_bytes() == (small_root / "test_A_gt" / name).read_bytes()
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (None, "has no ground_truth.json"),
-    ("{not json", "ground_truth.json is not valid JSON"),
-    ('{"cells": {}}', "must be an object with 'palette' and 'cells'"),
-    ('{"palette": [[1, 2]], "cells": {}}', "'palette' must be"),
-    ('{"palette": [[1, 2, 3]], "cells": {"0000.png": 0}}', "'cells' must map"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "has no ground_truth.json"),
+        ("{not json", "ground_truth.json is not valid JSON"),
+        ('{"cells": {}}', "must be an object with 'palette' and 'cells'"),
+        ('{"palette": [[1, 2]], "cells": {}}', "'palette' must be"),
+        ('{"palette": [[1, 2, 3]], "cells": {"0000.png": 0}}', "'cells' must map"),
+    ],
+)
 def test_a_broken_ground_truth_file_is_one_clear_error(tmp_path: Path, content: str | None, message: str) -> None:
     from pixel_gan.data.ground_truth import GroundTruthError, load_ground_truth
 

@@ -105,9 +105,7 @@ def test_unreadable_files_raise_image_load_error_naming_the_file(tmp_path: Path)
     assert check_image(text) is not None
 
 
-def test_pixel_limit_guards_against_decompression_bombs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_pixel_limit_guards_against_decompression_bombs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = _save(tmp_path / "big.png", Image.new("RGB", (20, 10)))
     monkeypatch.setattr(images, "MAX_IMAGE_PIXELS", 199)
     with pytest.raises(ImageLoadError, match="200 pixels exceeds"):

@@ -19,8 +19,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def train_command(run_dir: Path, data_root: Path, *overrides: str) -> list[str]:
-    return [sys.executable, str(ROOT / "train.py"), "experiment=smoke", f"hydra.run.dir={run_dir}",
-            f"data.root={data_root}", "data.generate_demo=false", "+trainer.enable_progress_bar=false", *overrides]
+    return [
+        sys.executable,
+        str(ROOT / "train.py"),
+        "experiment=smoke",
+        f"hydra.run.dir={run_dir}",
+        f"data.root={data_root}",
+        "data.generate_demo=false",
+        "+trainer.enable_progress_bar=false",
+        *overrides,
+    ]
 
 
 @pytest.fixture(scope="session")
@@ -36,9 +44,17 @@ def trained_runs(tmp_path_factory, cache_dir, tiny_dir, eval_data) -> Path:
     """``runs/run1``, ``runs/run2`` (seeds 1, 2) and ``runs/broken`` (a run folder without export)."""
     runs = tmp_path_factory.mktemp("runs")
     env = {**os.environ, "PIXEL_GAN_CACHE": str(cache_dir), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    procs = {name: subprocess.Popen(train_command(runs / name, eval_data, f"seed={seed}"), cwd=ROOT, env=env,
-                                    text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-             for seed, name in enumerate(("run1", "run2"), start=1)}
+    procs = {
+        name: subprocess.Popen(
+            train_command(runs / name, eval_data, f"seed={seed}"),
+            cwd=ROOT,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for seed, name in enumerate(("run1", "run2"), start=1)
+    }
     for name, proc in procs.items():
         output, _ = proc.communicate(timeout=600)
         assert proc.returncode == 0, f"train.py for {name} failed:\n{output[-4000:]}"
@@ -50,8 +66,15 @@ def trained_runs(tmp_path_factory, cache_dir, tiny_dir, eval_data) -> Path:
 
 def run_evaluate(*overrides: str, timeout: float = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, str(ROOT / "evaluate.py"), *overrides], cwd=ROOT, env=env, text=True,
-                          capture_output=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "evaluate.py"), *overrides],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +101,13 @@ def evaluated(tmp_path_factory, trained_runs) -> EvaluatedReport:
 
     dino = build_tiny_dino(tmp_path_factory.mktemp("dino") / "tiny-dino")
     out_dir = tmp_path_factory.mktemp("report")
-    result = run_evaluate(f"runs={trained_runs}/*", f"out_dir={out_dir}", "grid_images=2", "device=cpu",
-                          f"metrics.dino.pretrained={dino}", "metrics.fid.inception_weights=/nonexistent/inception.pth")
+    result = run_evaluate(
+        f"runs={trained_runs}/*",
+        f"out_dir={out_dir}",
+        "grid_images=2",
+        "device=cpu",
+        f"metrics.dino.pretrained={dino}",
+        "metrics.fid.inception_weights=/nonexistent/inception.pth",
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return EvaluatedReport(out_dir, trained_runs, result)

@@ -13,15 +13,20 @@ from pixel_gan.callbacks import MetricsJsonl, read_metrics_jsonl
 
 
 def fake_trainer(step: int, metrics: dict, sanity: bool = False) -> SimpleNamespace:
-    return SimpleNamespace(global_step=step, current_epoch=0, sanity_checking=sanity, callback_metrics=metrics,
-                           global_rank=0)
+    return SimpleNamespace(
+        global_step=step, current_epoch=0, sanity_checking=sanity, callback_metrics=metrics, global_rank=0
+    )
 
 
 def test_appends_val_scalars_with_step_epoch_and_time(tmp_path: Path) -> None:
     cb = MetricsJsonl(tmp_path / "run" / "metrics.jsonl")
     cb.on_fit_start(None, None)
-    cb.on_validation_end(fake_trainer(5, {"val/colors": torch.tensor(12.0), "train/g": torch.tensor(1.0),
-                                          "val/speckle": torch.tensor(math.nan)}), None)
+    cb.on_validation_end(
+        fake_trainer(
+            5, {"val/colors": torch.tensor(12.0), "train/g": torch.tensor(1.0), "val/speckle": torch.tensor(math.nan)}
+        ),
+        None,
+    )
     cb.on_validation_end(fake_trainer(0, {"val/colors": torch.tensor(1.0)}, sanity=True), None)  # sanity check
     cb.on_validation_end(fake_trainer(10, {"val/colors": torch.tensor(8.0)}), None)
     lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
@@ -43,11 +48,23 @@ def test_validate_at_start_runs_once_on_a_fresh_run_and_never_on_a_resume() -> N
     def trainer(step: int, ckpt_path: str | None, enabled: bool = True) -> SimpleNamespace:
         calls: list[bool] = []
         val_loop = SimpleNamespace(run=lambda: calls.append(True))
-        return SimpleNamespace(global_step=step, ckpt_path=ckpt_path, enable_validation=enabled, validating=False,
-                               training=False, calls=calls, _logger_connector=SimpleNamespace(_first_loop_iter=None),
-                               fit_loop=SimpleNamespace(epoch_loop=SimpleNamespace(val_loop=val_loop)))
+        return SimpleNamespace(
+            global_step=step,
+            ckpt_path=ckpt_path,
+            enable_validation=enabled,
+            validating=False,
+            training=False,
+            calls=calls,
+            _logger_connector=SimpleNamespace(_first_loop_iter=None),
+            fit_loop=SimpleNamespace(epoch_loop=SimpleNamespace(val_loop=val_loop)),
+        )
 
-    fresh, resumed, at_zero, off = trainer(0, None), trainer(5, "last.ckpt"), trainer(0, "last.ckpt"), trainer(0, None, False)
+    fresh, resumed, at_zero, off = (
+        trainer(0, None),
+        trainer(5, "last.ckpt"),
+        trainer(0, "last.ckpt"),
+        trainer(0, None, False),
+    )
     for t in (fresh, resumed, at_zero, off):
         ValidateAtStart().on_train_start(t, None)
     assert fresh.calls == [True] and fresh.training  # back in training mode afterwards

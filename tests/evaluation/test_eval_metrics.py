@@ -23,7 +23,7 @@ def test_pixel_metrics_average_over_mixed_sizes_like_per_image_calls(tmp_path) -
     test = EvalSet(tmp_path, [], [], [])
     test._real_b[32] = art
     got = pixel_metrics(refs, outs, test.palette(32))
-    per_image = [pixel_art_metrics(r, o) for r, o in zip(refs, outs)]
+    per_image = [pixel_art_metrics(r, o) for r, o in zip(refs, outs, strict=True)]
     for key in per_image[0]:
         assert got[key] == pytest.approx(np.mean([m[key] for m in per_image]), rel=1e-5), key
     expected = np.mean([palette_distance(o, art).item() for o in outs])

@@ -6,8 +6,18 @@ import json
 import re
 from pathlib import Path
 
-VAL_KEYS = {"val/colors", "val/palette_distance", "val/grid_purity", "val/cell_size", "val/speckle", "val/edge_f1",
-            "val/color_drift", "val/gt_delta_e", "val/gt_palette_adherence", "val/gt_grid_purity"}
+VAL_KEYS = {
+    "val/colors",
+    "val/palette_distance",
+    "val/grid_purity",
+    "val/cell_size",
+    "val/speckle",
+    "val/edge_f1",
+    "val/color_drift",
+    "val/gt_delta_e",
+    "val/gt_palette_adherence",
+    "val/gt_grid_purity",
+}
 
 
 def test_training_writes_metrics_jsonl_and_tensorboard_tags(trained_runs: Path) -> None:
@@ -19,18 +29,18 @@ def test_training_writes_metrics_jsonl_and_tensorboard_tags(trained_runs: Path) 
         # smoke: val_check_interval=2, max_steps=2, plus the untrained generator's validation before step 1
         assert [r["step"] for r in rows] == [0, 2]
         for row in rows:  # the data has a paired test split (test_A_gt/): the gt_* keys are there from step 0
-            assert VAL_KEYS <= set(row) and {"epoch", "wall_time"} <= set(row)
+            assert set(row) >= VAL_KEYS and {"epoch", "wall_time"} <= set(row)
             assert "val/dino_struct" not in row  # metrics.dino.pretrained is null by default
             assert 0 < row["val/gt_delta_e"] < 100 and 0 <= row["val/gt_palette_adherence"] <= 1
         events = EventAccumulator(str(next((run / "tensorboard").glob("events.out.tfevents.*"))))
         events.Reload()
         scalars = set(events.Tags()["scalars"])
-        assert VAL_KEYS <= scalars
+        assert scalars >= VAL_KEYS
         assert "val/images" in events.Tags()["images"]
         for tag in VAL_KEYS:  # the jsonl holds exactly the numbers TensorBoard got, validation by validation
             logged = [e.value for e in sorted(events.Scalars(tag), key=lambda e: e.step)]
             assert len(logged) == len(rows), tag
-            for row, value in zip(rows, logged):
+            for row, value in zip(rows, logged, strict=True):
                 assert abs(row[tag] - value) <= 1e-6 * max(1.0, abs(value)), tag
         grid = events.Images("val/images")[0]  # input | translation | reconstruction | ground truth rows
         assert grid.height == 4 * 32 + 5 * 2, grid.height  # 32 px images, make_grid's 2 px padding
@@ -84,8 +94,13 @@ def test_report_has_the_ground_truth_table(evaluated) -> None:
     table = report["ground_truth"]
     assert table["columns"] == ["gt_delta_e", "gt_palette_adherence", "gt_grid_purity"]
     names = [(r["name"], r["kind"]) for r in table["rows"]]
-    expected = [("run1 (step 0)", "untrained"), ("run1", "run"), ("run2 (step 0)", "untrained"), ("run2", "run"),
-                ("nearest + k-means", "baseline")] + ([("PixelOE", "baseline")] if pixeloe_status() == "" else [])
+    expected = [
+        ("run1 (step 0)", "untrained"),
+        ("run1", "run"),
+        ("run2 (step 0)", "untrained"),
+        ("run2", "run"),
+        ("nearest + k-means", "baseline"),
+    ] + ([("PixelOE", "baseline")] if pixeloe_status() == "" else [])
     assert names == expected
     by_name = {r["name"]: r for r in table["rows"]}
     assert by_name["run1 (step 0)"] == {**by_name["run2 (step 0)"], "name": "run1 (step 0)"}  # seeds 1, 2: same step 0

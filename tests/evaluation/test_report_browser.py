@@ -16,9 +16,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
-                 "--force-device-scale-factor=1"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--hide-scrollbars",
+    "--force-device-scale-factor=1",
+]
 
 
 def chromium() -> str | None:
@@ -53,16 +61,29 @@ def test_every_img_points_to_an_existing_file(evaluated) -> None:
         assert (page.parent / src).is_file(), src
 
 
+@pytest.mark.browser
 def test_report_renders_with_images_in_headless_chromium(evaluated, tmp_path: Path) -> None:
     browser = chromium()
     if browser is None:
-        pytest.skip("chromium not found (apt-get install -y chromium, or set PIXEL_GAN_CHROMIUM): "
-                    "the report was not checked in a browser")
+        pytest.skip(
+            "chromium not found (apt-get install -y chromium, or set PIXEL_GAN_CHROMIUM): "
+            "the report was not checked in a browser"
+        )
     shot = tmp_path / "report.png"
-    result = subprocess.run([browser, *CHROMIUM_ARGS, f"--user-data-dir={tmp_path / 'profile'}",
-                             f"--screenshot={shot}", "--window-size=1200,1600",
-                             (evaluated.out_dir / "report.html").as_uri()],
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [
+            browser,
+            *CHROMIUM_ARGS,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={shot}",
+            "--window-size=1200,1600",
+            (evaluated.out_dir / "report.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     if not shot.is_file():
         pytest.skip(f"chromium could not take a screenshot (rc {result.returncode}): {result.stderr[-500:]}")
     pixels = np.asarray(Image.open(shot).convert("RGB"))

@@ -11,17 +11,21 @@ COLUMNS = list(DIRECTIONS)
 
 
 def test_best_follows_each_columns_direction() -> None:
-    rows = [{"lower_m": 0.5, "higher_m": 0.2, "info_m": 3.0},
-            {"lower_m": 0.1, "higher_m": 0.9, "info_m": 1.0},
-            {"lower_m": 0.3, "higher_m": 0.4, "info_m": 9.0}]
+    rows = [
+        {"lower_m": 0.5, "higher_m": 0.2, "info_m": 3.0},
+        {"lower_m": 0.1, "higher_m": 0.9, "info_m": 1.0},
+        {"lower_m": 0.3, "higher_m": 0.4, "info_m": 9.0},
+    ]
     assert best_rows(rows, COLUMNS, DIRECTIONS) == {"lower_m": {1}, "higher_m": {1}, "info_m": set()}
 
 
 def test_ties_all_win_and_text_or_missing_cells_never_do() -> None:
-    rows = [{"lower_m": 0.2, "higher_m": "unavailable (weights not found at /x)"},
-            {"lower_m": 0.2, "higher_m": math.nan},
-            {"lower_m": "not installed", "higher_m": None},
-            {"lower_m": 0.7}]
+    rows = [
+        {"lower_m": 0.2, "higher_m": "unavailable (weights not found at /x)"},
+        {"lower_m": 0.2, "higher_m": math.nan},
+        {"lower_m": "not installed", "higher_m": None},
+        {"lower_m": 0.7},
+    ]
     best = best_rows(rows, COLUMNS, DIRECTIONS)
     assert best["lower_m"] == {0, 1}
     assert best["higher_m"] == set()  # no finite number in the column: nothing is best
@@ -32,9 +36,11 @@ def test_unknown_column_is_not_ranked() -> None:
 
 
 def test_markdown_and_html_bold_exactly_the_best_cells() -> None:
-    rows = [Row("run-a", "run", {"lower_m": 0.25, "higher_m": 0.5, "info_m": 16.0}),
-            Row("run-b", "run", {"lower_m": 0.125, "higher_m": 0.75, "info_m": 4.0}),
-            Row("PixelOE", "baseline", status="not installed")]
+    rows = [
+        Row("run-a", "run", {"lower_m": 0.25, "higher_m": 0.5, "info_m": 16.0}),
+        Row("run-b", "run", {"lower_m": 0.125, "higher_m": 0.75, "info_m": 4.0}),
+        Row("PixelOE", "baseline", status="not installed"),
+    ]
     md = markdown_table(rows, COLUMNS, DIRECTIONS)
     lines = md.splitlines()
     assert lines[0] == "| row | lower_m ↓ | higher_m ↑ | info_m |"

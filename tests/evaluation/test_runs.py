@@ -81,10 +81,16 @@ def test_unique_names() -> None:
 
 
 def test_saved_config_resolves_with_the_runs_own_hydra_values(tmp_path: Path) -> None:
-    run = make_run(tmp_path / "moved-run", config=(
-        "paths:\n  root_dir: ${hydra:runtime.cwd}\n  output_dir: ${hydra:runtime.output_dir}\n"
-        "data:\n  root: ${paths.root_dir}/data\nckpt: ${paths.output_dir}/checkpoints\n"))
-    (run / ".hydra" / "hydra.yaml").write_text("hydra:\n  runtime:\n    cwd: /somewhere/repo\n    output_dir: /old/place\n")
+    run = make_run(
+        tmp_path / "moved-run",
+        config=(
+            "paths:\n  root_dir: ${hydra:runtime.cwd}\n  output_dir: ${hydra:runtime.output_dir}\n"
+            "data:\n  root: ${paths.root_dir}/data\nckpt: ${paths.output_dir}/checkpoints\n"
+        ),
+    )
+    (run / ".hydra" / "hydra.yaml").write_text(
+        "hydra:\n  runtime:\n    cwd: /somewhere/repo\n    output_dir: /old/place\n"
+    )
     cfg, note = load_run_config(run)
     assert note == ""
     assert cfg.data.root == "/somewhere/repo/data"

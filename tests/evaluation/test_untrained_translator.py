@@ -20,8 +20,9 @@ def test_untrained_translator_is_the_step0_generator_whatever_the_seed(tiny_expo
     save_file(trained, str(weights))
 
     torch.manual_seed(123)  # other LoRA A draws than the export's seed 0: B = 0 makes them irrelevant
-    fresh = CycleGANTurbo.from_backbone(load_backbone(str(tiny_dir)), "a photo", "pixel art",
-                                        LoraSettings(unet_rank=8, unet_alpha=8)).eval()
+    fresh = CycleGANTurbo.from_backbone(
+        load_backbone(str(tiny_dir)), "a photo", "pixel art", LoraSettings(unet_rank=8, unet_alpha=8)
+    ).eval()
     x = torch.rand(1, 3, 32, 32) * 2 - 1
     untrained = Translator.from_pretrained(export, device="cpu", load_weights=False)
     loaded = Translator.from_pretrained(export, device="cpu")

@@ -36,10 +36,21 @@ pytestmark = [pytest.mark.slow, pytest.mark.subprocess, pytest.mark.timeout(1800
 
 def start(run_dir: Path, cache_dir: str, bug: str) -> subprocess.Popen:
     """``train.py experiment=demo`` at 32 px with ``bug``, one thread (two runs share the 2 cores)."""
-    command = [sys.executable, str(HERE / "variants.py"), bug, "experiment=demo", f"hydra.run.dir={run_dir}",
-               "resolution=32", "cpu_threads=1", f"trainer.max_steps={STEPS}", f"trainer.val_check_interval={EVERY}",
-               "export=false", "image_log_every_n_steps=0", f"callbacks.model_checkpoint.every_n_train_steps={STEPS}",
-               "+trainer.enable_progress_bar=false"]
+    command = [
+        sys.executable,
+        str(HERE / "variants.py"),
+        bug,
+        "experiment=demo",
+        f"hydra.run.dir={run_dir}",
+        "resolution=32",
+        "cpu_threads=1",
+        f"trainer.max_steps={STEPS}",
+        f"trainer.val_check_interval={EVERY}",
+        "export=false",
+        "image_log_every_n_steps=0",
+        f"callbacks.model_checkpoint.every_n_train_steps={STEPS}",
+        "+trainer.enable_progress_bar=false",
+    ]
     env = {**os.environ, "PIXEL_GAN_CACHE": cache_dir}
     return subprocess.Popen(command, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 

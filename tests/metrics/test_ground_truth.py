@@ -78,7 +78,8 @@ def test_ground_truth_metrics_of_a_perfect_and_a_flat_output():
     gt = np.repeat(np.repeat(np.array([[(255, 0, 0), (0, 0, 255)], [(0, 0, 255), (255, 0, 0)]], np.uint8), 4, 0), 4, 1)
     palette = [(255, 0, 0), (0, 0, 255)]
     assert ground_truth_metrics(gt, gt, 4, palette) == pytest.approx(
-        {"gt_delta_e": 0.0, "gt_palette_adherence": 1.0, "gt_grid_purity": 1.0}, abs=1e-3)
+        {"gt_delta_e": 0.0, "gt_palette_adherence": 1.0, "gt_grid_purity": 1.0}, abs=1e-3
+    )
     grey = flat(8, 8, (128, 128, 128))
     m = ground_truth_metrics(grey, gt, 4, palette)
     assert m["gt_palette_adherence"] == 0.0 and m["gt_grid_purity"] == 1.0 and m["gt_delta_e"] > 50

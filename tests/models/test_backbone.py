@@ -8,9 +8,16 @@ from pixel_gan.weights import WeightsNotFoundError
 
 
 def test_tiny_backbone_is_saved_in_hub_layout(tiny_dir):
-    for rel in ("model_index.json", "unet/config.json", "unet/diffusion_pytorch_model.safetensors",
-                "vae/config.json", "vae/diffusion_pytorch_model.safetensors", "text_encoder/config.json",
-                "text_encoder/model.safetensors", "scheduler/scheduler_config.json"):
+    for rel in (
+        "model_index.json",
+        "unet/config.json",
+        "unet/diffusion_pytorch_model.safetensors",
+        "vae/config.json",
+        "vae/diffusion_pytorch_model.safetensors",
+        "text_encoder/config.json",
+        "text_encoder/model.safetensors",
+        "scheduler/scheduler_config.json",
+    ):
         assert (tiny_dir / rel).is_file(), rel
     assert any((tiny_dir / "tokenizer" / n).is_file() for n in ("tokenizer.json", "vocab.json"))
 
@@ -19,7 +26,7 @@ def test_tiny_backbone_round_trips_through_the_pretrained_path(tiny_dir, cache_d
     via_tiny = build_backbone("tiny", cache_dir=cache_dir)
     via_path = build_backbone("pretrained", pretrained=str(tiny_dir))
     assert tiny_backbone_dir(cache_dir) == tiny_dir  # cached: built once
-    for a, b in zip(via_tiny.unet.state_dict().values(), via_path.unet.state_dict().values()):
+    for a, b in zip(via_tiny.unet.state_dict().values(), via_path.unet.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     assert via_path.scheduler.config.timestep_spacing == "trailing"
     ids = via_path.tokenizer("pixel art", padding="max_length", max_length=77, truncation=True).input_ids

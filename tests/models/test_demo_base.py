@@ -63,8 +63,9 @@ def test_unet_stage_reproduces_the_logged_losses(base, images):
     latents = demo_base.encode_all(base.vae, images)
     scaled = {size: z * base.vae.config.scaling_factor for size, z in latents.items()}
     log: list[dict] = []
-    demo_base.train_unet(unet, scaled, demo_base.caption_embeddings(base), base.scheduler, RECIPE, log,
-                         stop_after=RERUN_STEPS)
+    demo_base.train_unet(
+        unet, scaled, demo_base.caption_embeddings(base), base.scheduler, RECIPE, log, stop_after=RERUN_STEPS
+    )
     np.testing.assert_allclose([e["loss"] for e in log], _logged("unet", "loss"), rtol=1e-3)
 
 
@@ -73,7 +74,9 @@ def test_vae_reconstructs_both_domains_far_better_than_a_random_one(base):
     _, random_vae, *_ = _build_parts(demo_base.DEMO_UNET, demo_base.DEMO_VAE, demo_base.DEMO_TEXT, 123)
     for domain in "AB":
         x = _held_out(domain)
-        errors = [float((vae.decode(vae.encode(x).latent_dist.mode()).sample - x).abs().mean())
-                  for vae in (base.vae, random_vae)]
+        errors = [
+            float((vae.decode(vae.encode(x).latent_dist.mode()).sample - x).abs().mean())
+            for vae in (base.vae, random_vae)
+        ]
         # measured at 64 px: 0.10 (photos) and 0.16 (pixel art) against 0.42 and more for a random VAE
         assert errors[0] < 0.2 and errors[0] < errors[1] / 2, (domain, errors)

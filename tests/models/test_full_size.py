@@ -17,10 +17,38 @@ from pixel_gan.config import compose_train_config
 from pixel_gan.models.backbone import SD_TURBO_SCHEDULER, SD_TURBO_UNET, SD_TURBO_VAE
 from pixel_gan.models.generator import UNET_ADAPTERS, CycleGANTurbo, LoraSettings, add_adapters
 
-REFERENCE_UNET_GREP = ["to_k", "to_q", "to_v", "to_out.0", "conv", "conv1", "conv2", "conv_in", "conv_shortcut",
-                       "conv_out", "proj_out", "proj_in", "ff.net.2", "ff.net.0.proj"]
-REFERENCE_VAE_TARGETS = ["conv1", "conv2", "conv_in", "conv_shortcut", "conv", "conv_out", "skip_conv_1",
-                         "skip_conv_2", "skip_conv_3", "skip_conv_4", "to_k", "to_q", "to_v", "to_out.0"]
+REFERENCE_UNET_GREP = [
+    "to_k",
+    "to_q",
+    "to_v",
+    "to_out.0",
+    "conv",
+    "conv1",
+    "conv2",
+    "conv_in",
+    "conv_shortcut",
+    "conv_out",
+    "proj_out",
+    "proj_in",
+    "ff.net.2",
+    "ff.net.0.proj",
+]
+REFERENCE_VAE_TARGETS = [
+    "conv1",
+    "conv2",
+    "conv_in",
+    "conv_shortcut",
+    "conv",
+    "conv_out",
+    "skip_conv_1",
+    "skip_conv_2",
+    "skip_conv_3",
+    "skip_conv_4",
+    "to_k",
+    "to_q",
+    "to_v",
+    "to_out.0",
+]
 REFERENCE_SKIP_CONVS = 512 * 512 + 256 * 512 + 128 * 512 + 128 * 256  # 1×1, bias-free, per direction
 TEXT_DIM = 1024
 
@@ -62,22 +90,33 @@ def reference_unet_groups(unet: nn.Module) -> dict[str, list[str]]:
         if "bias" in n or "norm" in n:
             continue
         if any(p in n for p in REFERENCE_UNET_GREP):
-            where = ("default_encoder" if "down_blocks" in n or "conv_in" in n
-                     else "default_decoder" if "up_blocks" in n else "default_others")
+            where = (
+                "default_encoder"
+                if "down_blocks" in n or "conv_in" in n
+                else "default_decoder"
+                if "up_blocks" in n
+                else "default_others"
+            )
             groups[where].append(n.replace(".weight", ""))
     return groups
 
 
 def reference_vae_targets(vae: nn.Module) -> list[str]:
     """peft's list matching (name == t or name ends with '.t') of initialize_vae's targets."""
-    return [n for n, m in vae.named_modules() if isinstance(m, (nn.Linear, nn.Conv2d))
-            and any(n == t or n.endswith("." + t) for t in REFERENCE_VAE_TARGETS)]
+    return [
+        n
+        for n, m in vae.named_modules()
+        if isinstance(m, (nn.Linear, nn.Conv2d)) and any(n == t or n.endswith("." + t) for t in REFERENCE_VAE_TARGETS)
+    ]
 
 
 def categories(name: str) -> list[str]:
     """Which optimizer group(s) a trainable generator tensor belongs to."""
-    found = [f"unet lora {a}" for a in UNET_ADAPTERS
-             if name.startswith("unet.") and (f".lora_A.{a}." in name or f".lora_B.{a}." in name)]
+    found = [
+        f"unet lora {a}"
+        for a in UNET_ADAPTERS
+        if name.startswith("unet.") and (f".lora_A.{a}." in name or f".lora_B.{a}." in name)
+    ]
     if name in ("unet.conv_in.base_layer.weight", "unet.conv_in.base_layer.bias"):
         found.append("unet conv_in")
     for d in ("a2b", "b2a"):
@@ -100,15 +139,18 @@ def test_trainable_tensors_match_the_reference_rules():
     for adapter, modules in ref_groups.items():
         assert modules, adapter
         expected[f"unet lora {adapter}"] = sum(lora_numel(plain_unet.get_submodule(m), 128) for m in modules)
-        wrapped = {n[len("unet."):n.index(".lora_A.")] for n in trainable if f".lora_A.{adapter}." in n}
+        wrapped = {n[len("unet.") : n.index(".lora_A.")] for n in trainable if f".lora_A.{adapter}." in n}
         assert wrapped == set(modules), adapter
     expected["unet conv_in"] = plain_unet.conv_in.weight.numel() + plain_unet.conv_in.bias.numel()
     assert expected["unet conv_in"] == 320 * 4 * 3 * 3 + 320
     vae_targets = reference_vae_targets(plain_vae)
     for d in ("a2b", "b2a"):
         expected[f"vae lora {d}"] = sum(lora_numel(plain_vae.get_submodule(m), 4) for m in vae_targets)
-        wrapped = {n[len(f"vae_{d}.vae."):n.index(".lora_A.")] for n in trainable
-                   if n.startswith(f"vae_{d}.vae.") and ".lora_A." in n}
+        wrapped = {
+            n[len(f"vae_{d}.vae.") : n.index(".lora_A.")]
+            for n in trainable
+            if n.startswith(f"vae_{d}.vae.") and ".lora_A." in n
+        }
         assert wrapped == set(vae_targets), d
         expected[f"skip convs {d}"] = REFERENCE_SKIP_CONVS
 
@@ -139,8 +181,9 @@ def test_ranks_alphas_and_targets_come_from_lora_settings():
     assert (default.unet_rank, default.unet_alpha, default.vae_rank, default.vae_alpha) == (128, 128, 4, 8)
     assert default == LoraSettings()  # config and code agree on the reference's values
 
-    lora = LoraSettings(unet_rank=16, unet_alpha=32, vae_rank=2, vae_alpha=6, vae_targets=("conv1", "conv2"),
-                        train_conv_in=False)
+    lora = LoraSettings(
+        unet_rank=16, unet_alpha=32, vae_rank=2, vae_alpha=6, vae_targets=("conv1", "conv2"), train_conv_in=False
+    )
     gen = meta_generator(lora)
     for adapter in UNET_ADAPTERS:
         config = gen.unet.peft_config[adapter]
@@ -207,18 +250,30 @@ def test_hub_layout_dir_loads_through_the_sd_turbo_config(tiny_dir, cache_dir, t
     vgg_file = tmp_path / "vgg16_features.pth"
     torch.save({f"features.{k}": v for k, v in make_layers(cfgs["D"]).state_dict().items()}, vgg_file)
     clip_dir = build_tiny_clip_tower(tmp_path / "clip")
-    cfg = compose_train_config("model=sd_turbo", f"model.pretrained={tiny_dir}", f"model.clip_pretrained={clip_dir}",
-                               f"loss.lpips_backbone_weights={vgg_file}", cache_dir=cache_dir)
+    cfg = compose_train_config(
+        "model=sd_turbo",
+        f"model.pretrained={tiny_dir}",
+        f"model.clip_pretrained={clip_dir}",
+        f"loss.lpips_backbone_weights={vgg_file}",
+        cache_dir=cache_dir,
+    )
     assert cfg.model.backbone == "pretrained" and cfg.model.discriminator == "clip"
-    module = PixelGANModule(model=cfg.model, loss=cfg.loss, optim=cfg.optim, prompts=("a photo", "pixel art"),
-                            resolution=cfg.resolution.size)
+    module = PixelGANModule(
+        model=cfg.model,
+        loss=cfg.loss,
+        optim=cfg.optim,
+        prompts=("a photo", "pixel art"),
+        resolution=cfg.resolution.size,
+    )
 
     gen = module.generator
     assert gen.unet.peft_config["default_encoder"].r == cfg.model.lora.unet_rank == 128
     assert gen.vae_a2b.vae.peft_config["vae_skip"].r == cfg.model.lora.vae_rank
     # the frozen base is the directory's weights, unchanged
-    for ours, source in ((gen.unet, UNet2DConditionModel.from_pretrained(str(tiny_dir), subfolder="unet")),
-                         (gen.vae_b2a.vae, AutoencoderKL.from_pretrained(str(tiny_dir), subfolder="vae"))):
+    for ours, source in (
+        (gen.unet, UNet2DConditionModel.from_pretrained(str(tiny_dir), subfolder="unet")),
+        (gen.vae_b2a.vae, AutoencoderKL.from_pretrained(str(tiny_dir), subfolder="vae")),
+    ):
         base = {k.replace(".base_layer", ""): v for k, v in ours.state_dict().items() if "lora_" not in k}
         expected = source.state_dict()
         assert base.keys() == expected.keys()

@@ -59,7 +59,9 @@ def test_adapter_layout_and_trainable_set(tiny_generator):
         assert any(f"vae_{d}.vae.decoder" in n and "vae_skip" in n for n in names)
     frozen_base = [n for n, p in tiny_generator.named_parameters() if not p.requires_grad]
     assert frozen_base and all("lora_" not in n and "skip_convs" not in n for n in frozen_base)
-    groups = unet_lora_targets(tiny_generator.unet.base_model if hasattr(tiny_generator.unet, "base_model") else tiny_generator.unet)
+    groups = unet_lora_targets(
+        tiny_generator.unet.base_model if hasattr(tiny_generator.unet, "base_model") else tiny_generator.unet
+    )
     assert all(groups.values())
 
 
@@ -70,7 +72,11 @@ def test_gradients_reach_every_trainable_tensor(tiny_generator):
         if "lora_B" in n:
             p.data.normal_(0, 0.01)
     (tiny_generator(tiny_generator(x, "a2b"), "b2a").mean()).backward()
-    missing = [n for n, p in tiny_generator.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.abs().sum())]
+    missing = [
+        n
+        for n, p in tiny_generator.named_parameters()
+        if p.requires_grad and (p.grad is None or not p.grad.abs().sum())
+    ]
     assert not missing, missing[:5]
 
 
@@ -78,11 +84,13 @@ def test_trainable_state_round_trip(tiny_generator, tiny_dir):
     from pixel_gan.models.backbone import load_backbone
     from pixel_gan.models.generator import CycleGANTurbo, LoraSettings
 
-    for n, p in tiny_generator.named_parameters():
+    for p in tiny_generator.parameters():
         if p.requires_grad:
             p.data.add_(torch.randn_like(p) * 0.01)
     state = tiny_generator.trainable_state_dict()
-    fresh = CycleGANTurbo.from_backbone(load_backbone(str(tiny_dir)), "a photo", "pixel art", LoraSettings(unet_rank=8, unet_alpha=8))
+    fresh = CycleGANTurbo.from_backbone(
+        load_backbone(str(tiny_dir)), "a photo", "pixel art", LoraSettings(unet_rank=8, unet_alpha=8)
+    )
     fresh.load_trainable_state_dict(state)
     x = torch.rand(1, 3, 32, 32) * 2 - 1
     tiny_generator.eval(), fresh.eval()

@@ -126,7 +126,9 @@ def png_header(width: int, height: int) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 def palette_with_transparency() -> Image.Image:
@@ -194,71 +196,165 @@ FILE_CASES: list[FileCase] = [
     # usable files: each must decode to the right RGB pixels
     FileCase("rgb-png", "plain RGB PNG", save("plain.png", Image.new("RGB", (24, 16), RED)), solid((24, 16), RED)),
     FileCase("1x1", "1×1 image", save("dot.png", Image.new("RGB", (1, 1), BLUE)), solid((1, 1), BLUE)),
-    FileCase("1x4000", "huge aspect ratio, 1×4000", save("tall.png", Image.new("RGB", (1, 4000), RED)),
-             solid((1, 4000), RED)),
-    FileCase("4000x1", "huge aspect ratio, 4000×1", save("wide.png", Image.new("RGB", (4000, 1), BLUE)),
-             solid((4000, 1), BLUE)),
+    FileCase(
+        "1x4000", "huge aspect ratio, 1×4000", save("tall.png", Image.new("RGB", (1, 4000), RED)), solid((1, 4000), RED)
+    ),
+    FileCase(
+        "4000x1",
+        "huge aspect ratio, 4000×1",
+        save("wide.png", Image.new("RGB", (4000, 1), BLUE)),
+        solid((4000, 1), BLUE),
+    ),
     FileCase("gray-png", "grayscale (L) PNG", save("gray.png", Image.new("L", (6, 6), 77)), solid((6, 6), (77,) * 3)),
-    FileCase("gray-jpeg", "grayscale JPEG", save("gray-photo.jpg", Image.new("L", (8, 8), 77), quality=95),
-             solid((8, 8), (77,) * 3, tol=3)),
+    FileCase(
+        "gray-jpeg",
+        "grayscale JPEG",
+        save("gray-photo.jpg", Image.new("L", (8, 8), 77), quality=95),
+        solid((8, 8), (77,) * 3, tol=3),
+    ),
     FileCase("bilevel-png", "1-bit (mode 1) PNG", save("bilevel.png", Image.new("1", (5, 5), 1)), solid((5, 5), WHITE)),
-    FileCase("png16-gray", "16-bit grayscale PNG (I;16)", save("deep.png", png16_gray()),
-             pixels((3, 1), {(0, 0): (0, 0, 0), (1, 0): (100, 100, 100), (2, 0): WHITE})),
+    FileCase(
+        "png16-gray",
+        "16-bit grayscale PNG (I;16)",
+        save("deep.png", png16_gray()),
+        pixels((3, 1), {(0, 0): (0, 0, 0), (1, 0): (100, 100, 100), (2, 0): WHITE}),
+    ),
     FileCase("png16-rgb", "16-bit RGB PNG", png16_rgb, solid((4, 4), (200, 100, 10))),
-    FileCase("cmyk-jpeg", "CMYK JPEG", save("cmyk.jpg", Image.new("CMYK", (8, 8), (0, 255, 255, 0)), quality=100),
-             solid((8, 8), (255, 0, 0), tol=8)),
-    FileCase("p-png", "palette (P) PNG", save("palette.png", Image.new("RGB", (4, 4), BLUE).convert("P", palette=Image.Palette.ADAPTIVE)),
-             solid((4, 4), BLUE)),
-    FileCase("p-png-transparency", "palette PNG with a transparent index",
-             save("palette-alpha.png", palette_with_transparency(), transparency=1),
-             pixels((2, 1), {(0, 0): GREEN, (1, 0): WHITE})),
-    FileCase("rgba-png", "RGBA PNG, half transparent", save("rgba.png", rgba_half_transparent()),
-             pixels((4, 2), {(0, 0): RED, (3, 1): WHITE})),
-    FileCase("rgba-clear", "RGBA PNG, fully transparent", save("clear.png", rgba_half_transparent(fully=True)),
-             solid((4, 2), WHITE)),
-    FileCase("la-png", "LA (gray + alpha) PNG", save("la.png", Image.new("LA", (3, 3), (0, 128))),
-             solid((3, 3), (127,) * 3)),
-    FileCase("exif-rotated", "EXIF-rotated JPEG (orientation 6)", raw("phone.jpg", exif_rotated),
-             pixels((8, 16), {(4, 2): RED, (4, 13): BLUE}, tol=30)),
+    FileCase(
+        "cmyk-jpeg",
+        "CMYK JPEG",
+        save("cmyk.jpg", Image.new("CMYK", (8, 8), (0, 255, 255, 0)), quality=100),
+        solid((8, 8), (255, 0, 0), tol=8),
+    ),
+    FileCase(
+        "p-png",
+        "palette (P) PNG",
+        save("palette.png", Image.new("RGB", (4, 4), BLUE).convert("P", palette=Image.Palette.ADAPTIVE)),
+        solid((4, 4), BLUE),
+    ),
+    FileCase(
+        "p-png-transparency",
+        "palette PNG with a transparent index",
+        save("palette-alpha.png", palette_with_transparency(), transparency=1),
+        pixels((2, 1), {(0, 0): GREEN, (1, 0): WHITE}),
+    ),
+    FileCase(
+        "rgba-png",
+        "RGBA PNG, half transparent",
+        save("rgba.png", rgba_half_transparent()),
+        pixels((4, 2), {(0, 0): RED, (3, 1): WHITE}),
+    ),
+    FileCase(
+        "rgba-clear",
+        "RGBA PNG, fully transparent",
+        save("clear.png", rgba_half_transparent(fully=True)),
+        solid((4, 2), WHITE),
+    ),
+    FileCase(
+        "la-png", "LA (gray + alpha) PNG", save("la.png", Image.new("LA", (3, 3), (0, 128))), solid((3, 3), (127,) * 3)
+    ),
+    FileCase(
+        "exif-rotated",
+        "EXIF-rotated JPEG (orientation 6)",
+        raw("phone.jpg", exif_rotated),
+        pixels((8, 16), {(4, 2): RED, (4, 13): BLUE}, tol=30),
+    ),
     FileCase("animated-gif", "animated GIF (2 frames)", animated("GIF"), solid((8, 8), RED, tol=4)),
     FileCase("animated-png", "animated PNG (APNG, 2 frames)", animated("PNG"), solid((8, 8), RED)),
-    FileCase("webp", "WebP (lossless)", save("lossless.webp", Image.new("RGB", (8, 8), RED), lossless=True),
-             solid((8, 8), RED)),
-    FileCase("webp-alpha", "WebP with alpha", save("alpha.webp", rgba_half_transparent(), lossless=True),
-             pixels((4, 2), {(0, 0): RED, (3, 1): WHITE})),
+    FileCase(
+        "webp",
+        "WebP (lossless)",
+        save("lossless.webp", Image.new("RGB", (8, 8), RED), lossless=True),
+        solid((8, 8), RED),
+    ),
+    FileCase(
+        "webp-alpha",
+        "WebP with alpha",
+        save("alpha.webp", rgba_half_transparent(), lossless=True),
+        pixels((4, 2), {(0, 0): RED, (3, 1): WHITE}),
+    ),
     FileCase("bmp", "BMP", save("bitmap.bmp", Image.new("RGB", (8, 8), BLUE)), solid((8, 8), BLUE)),
-    FileCase("jpeg-named-png", "JPEG data in a .png file", raw("really-a-jpeg.png", lambda: encoded(
-        Image.new("RGB", (8, 8), RED), "JPEG", quality=95)), solid((8, 8), RED, tol=4)),
-    FileCase("upper-ext", "upper-case extension (.PNG)", save("LOUD.PNG", Image.new("RGB", (4, 4), RED)),
-             solid((4, 4), RED)),
-    FileCase("spaces-name", "file name with spaces and brackets", save("my photo (1).png", Image.new("RGB", (4, 4), RED)),
-             solid((4, 4), RED)),
-    FileCase("unicode-name", "non-ASCII UTF-8 file name", save("ピクセル猫.png", Image.new("RGB", (4, 4), BLUE)),
-             solid((4, 4), BLUE)),
-    FileCase("non-utf8-name", "non-UTF-8 file name (Latin-1 bytes)",
-             raw(b"caf\xe9 \xff.png", lambda: encoded(Image.new("RGB", (4, 4), RED), "PNG")), solid((4, 4), RED)),
+    FileCase(
+        "jpeg-named-png",
+        "JPEG data in a .png file",
+        raw("really-a-jpeg.png", lambda: encoded(Image.new("RGB", (8, 8), RED), "JPEG", quality=95)),
+        solid((8, 8), RED, tol=4),
+    ),
+    FileCase(
+        "upper-ext", "upper-case extension (.PNG)", save("LOUD.PNG", Image.new("RGB", (4, 4), RED)), solid((4, 4), RED)
+    ),
+    FileCase(
+        "spaces-name",
+        "file name with spaces and brackets",
+        save("my photo (1).png", Image.new("RGB", (4, 4), RED)),
+        solid((4, 4), RED),
+    ),
+    FileCase(
+        "unicode-name",
+        "non-ASCII UTF-8 file name",
+        save("ピクセル猫.png", Image.new("RGB", (4, 4), BLUE)),
+        solid((4, 4), BLUE),
+    ),
+    FileCase(
+        "non-utf8-name",
+        "non-UTF-8 file name (Latin-1 bytes)",
+        raw(b"caf\xe9 \xff.png", lambda: encoded(Image.new("RGB", (4, 4), RED), "PNG")),
+        solid((4, 4), RED),
+    ),
     # files that must be refused with a one-line reason naming them
     FileCase("zero-byte", "zero-byte file", raw("empty.png", b""), reason="empty file"),
-    FileCase("text-as-png", "text file named .png", raw("notes.png", b"just some text\n"),
-             reason="unknown or unsupported image format"),
-    FileCase("html-as-jpeg", "HTML error page named .jpg", raw("download.jpg", b"<html><body>404</body></html>"),
-             reason="unknown or unsupported image format"),
+    FileCase(
+        "text-as-png",
+        "text file named .png",
+        raw("notes.png", b"just some text\n"),
+        reason="unknown or unsupported image format",
+    ),
+    FileCase(
+        "html-as-jpeg",
+        "HTML error page named .jpg",
+        raw("download.jpg", b"<html><body>404</body></html>"),
+        reason="unknown or unsupported image format",
+    ),
     FileCase("truncated-png", "truncated PNG (first half)", raw("cut-png.png", truncated("PNG")), reason="truncated"),
-    FileCase("truncated-jpeg", "truncated JPEG (first half)", raw("cut-jpeg.jpg", truncated("JPEG", quality=90)),
-             reason="truncated"),
+    FileCase(
+        "truncated-jpeg",
+        "truncated JPEG (first half)",
+        raw("cut-jpeg.jpg", truncated("JPEG", quality=90)),
+        reason="truncated",
+    ),
     FileCase("truncated-gif", "truncated GIF (first half)", raw("cut-gif.gif", truncated("GIF")), reason="truncated"),
-    FileCase("corrupt-png", "PNG with corrupted pixel data (bad CRC)", raw("corrupt.png", png_bad_crc),
-             reason="corrupt"),
-    FileCase("bomb-20000", "20000×20000 PNG (decompression bomb)", raw("bomb.png", png_header(20000, 20000)),
-             reason="decompression bomb", app_reason="too many pixels; the limit is"),
-    FileCase("bomb-10000", "10000×10000 PNG (above the 64 MP guard, below Pillow's own)",
-             raw("big.png", png_header(10000, 10000)), reason="10000x10000 = 100000000 pixels exceeds the limit",
-             app_reason="10000×10000 = 100.0 megapixels; the limit is"),
+    FileCase(
+        "corrupt-png", "PNG with corrupted pixel data (bad CRC)", raw("corrupt.png", png_bad_crc), reason="corrupt"
+    ),
+    FileCase(
+        "bomb-20000",
+        "20000×20000 PNG (decompression bomb)",
+        raw("bomb.png", png_header(20000, 20000)),
+        reason="decompression bomb",
+        app_reason="too many pixels; the limit is",
+    ),
+    FileCase(
+        "bomb-10000",
+        "10000×10000 PNG (above the 64 MP guard, below Pillow's own)",
+        raw("big.png", png_header(10000, 10000)),
+        reason="10000x10000 = 100000000 pixels exceeds the limit",
+        app_reason="10000×10000 = 100.0 megapixels; the limit is",
+    ),
     FileCase("symlink-loop", "symlink loop", symlink("loop.png", None), reason="symlink loop"),
-    FileCase("dangling-symlink", "symlink to a missing file", symlink("gone.png", "missing.png"),
-             reason="target missing", app_reason="the uploaded image is gone"),
-    FileCase("folder-named-png", "folder named .png", directory, reason="not a file (a folder)",
-             app_reason="the uploaded image is gone"),
+    FileCase(
+        "dangling-symlink",
+        "symlink to a missing file",
+        symlink("gone.png", "missing.png"),
+        reason="target missing",
+        app_reason="the uploaded image is gone",
+    ),
+    FileCase(
+        "folder-named-png",
+        "folder named .png",
+        directory,
+        reason="not a file (a folder)",
+        app_reason="the uploaded image is gone",
+    ),
 ]
 CASE_IDS = [case.id for case in FILE_CASES]
 

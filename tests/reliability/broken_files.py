@@ -11,14 +11,21 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-LIGHTNING_LIKE = {"global_step": 1, "pytorch-lightning_version": "2.6.0", "optimizer_states": [],
-                  "state_dict": {"w": torch.arange(4096, dtype=torch.float32)}}
+LIGHTNING_LIKE = {
+    "global_step": 1,
+    "pytorch-lightning_version": "2.6.0",
+    "optimizer_states": [],
+    "state_dict": {"w": torch.arange(4096, dtype=torch.float32)},
+}
 
 
 def tree_hashes(folder: Path) -> dict[str, str]:
     """Every file under ``folder`` (relative path -> sha256), hidden ones included."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def user_dataset(root: Path, empty: str | None = None) -> Path:
@@ -47,7 +54,7 @@ def flipped_checkpoint(path: Path) -> Path:
     with zipfile.ZipFile(path) as archive:
         info = next(i for i in archive.infolist() if i.filename.endswith("/data/0"))
     data = bytearray(path.read_bytes())
-    name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26:info.header_offset + 30])
+    name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26 : info.header_offset + 30])
     start = info.header_offset + 30 + name_len + extra_len
     data[start + 100] ^= 0x40
     path.write_bytes(bytes(data))
@@ -56,10 +63,12 @@ def flipped_checkpoint(path: Path) -> Path:
 
 def png_header_only(path: Path, width: int, height: int) -> Path:
     """A PNG that claims ``width`` x ``height`` pixels (a decompression bomb's header; tiny on disk)."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
     return path

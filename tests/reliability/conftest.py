@@ -31,27 +31,50 @@ class TrainCLI:
     data_root: Path
 
     def command(self, run_dir: Path, *overrides: str) -> list[str]:
-        return [sys.executable, str(ROOT / "train.py"), "experiment=smoke", f"hydra.run.dir={run_dir}",
-                f"data.root={self.data_root}", "data.generate_demo=false", "data.num_workers=0",
-                "data.batch_size=1", "trainer.deterministic=true", "trainer.val_check_interval=3",
-                "+trainer.enable_progress_bar=false", "callbacks.model_checkpoint.every_n_train_steps=1",
-                "export=false", *overrides]
+        return [
+            sys.executable,
+            str(ROOT / "train.py"),
+            "experiment=smoke",
+            f"hydra.run.dir={run_dir}",
+            f"data.root={self.data_root}",
+            "data.generate_demo=false",
+            "data.num_workers=0",
+            "data.batch_size=1",
+            "trainer.deterministic=true",
+            "trainer.val_check_interval=3",
+            "+trainer.enable_progress_bar=false",
+            "callbacks.model_checkpoint.every_n_train_steps=1",
+            "export=false",
+            *overrides,
+        ]
 
     @property
     def env(self) -> dict[str, str]:
         # One intra-op thread: two runs fit side by side on 2 cores, with the same reduction order.
         # PYTHONPATH: train.py can instantiate the test-only callbacks of signal_points.py.
         path = os.pathsep.join(p for p in (str(Path(__file__).parent), os.environ.get("PYTHONPATH")) if p)
-        return {**os.environ, "PIXEL_GAN_CACHE": self.cache_dir, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                "PYTHONPATH": path}
+        return {
+            **os.environ,
+            "PIXEL_GAN_CACHE": self.cache_dir,
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "PYTHONPATH": path,
+        }
 
     def start(self, run_dir: Path, *overrides: str) -> subprocess.Popen:
-        return subprocess.Popen(self.command(run_dir, *overrides), cwd=ROOT, env=self.env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            self.command(run_dir, *overrides),
+            cwd=ROOT,
+            env=self.env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
 
     def run(self, run_dir: Path, *overrides: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run(self.command(run_dir, *overrides), cwd=ROOT, env=self.env, text=True,
-                              capture_output=True, timeout=timeout)
+        return subprocess.run(
+            self.command(run_dir, *overrides), cwd=ROOT, env=self.env, text=True, capture_output=True, timeout=timeout
+        )
 
 
 @pytest.fixture(scope="session")
@@ -70,13 +93,31 @@ def build_module(cache_dir, small_data, tmp_path):
         from pixel_gan.config import compose_train_config
         from pixel_gan.module import PixelGANModule
 
-        cfg = compose_train_config("experiment=smoke", f"data.root={small_data}", "data.generate_demo=false",
-                                   "data.batch_size=1", *overrides, output_dir=str(tmp_path), cache_dir=cache_dir)
-        dm = hydra.utils.instantiate(cfg.data, resolution=cfg.resolution.size, seed=0,
-                                     edge_preset=OmegaConf.to_container(cfg.edge_preset), _convert_="all")
-        module = PixelGANModule(model=cfg.model, loss=cfg.loss, optim=cfg.optim, prompts=dm.prompts,
-                                resolution=cfg.resolution.size, image_log_every_n_steps=0,
-                                max_consecutive_skips=cfg.max_consecutive_skips)
+        cfg = compose_train_config(
+            "experiment=smoke",
+            f"data.root={small_data}",
+            "data.generate_demo=false",
+            "data.batch_size=1",
+            *overrides,
+            output_dir=str(tmp_path),
+            cache_dir=cache_dir,
+        )
+        dm = hydra.utils.instantiate(
+            cfg.data,
+            resolution=cfg.resolution.size,
+            seed=0,
+            edge_preset=OmegaConf.to_container(cfg.edge_preset),
+            _convert_="all",
+        )
+        module = PixelGANModule(
+            model=cfg.model,
+            loss=cfg.loss,
+            optim=cfg.optim,
+            prompts=dm.prompts,
+            resolution=cfg.resolution.size,
+            image_log_every_n_steps=0,
+            max_consecutive_skips=cfg.max_consecutive_skips,
+        )
         return module, dm
 
     return build
@@ -112,8 +153,14 @@ def run_train(train_entry, small_data, cache_dir, tmp_path, monkeypatch, capsys)
 
     def run(*overrides: str, own_data: bool = False) -> tuple[int, str]:
         data = [] if own_data else [f"data.root={small_data}", "data.generate_demo=false"]
-        argv = ["train.py", "experiment=smoke", *data, f"hydra.run.dir={tmp_path / 'run'}",
-                f"paths.log_dir={tmp_path / 'outputs'}", *overrides]
+        argv = [
+            "train.py",
+            "experiment=smoke",
+            *data,
+            f"hydra.run.dir={tmp_path / 'run'}",
+            f"paths.log_dir={tmp_path / 'outputs'}",
+            *overrides,
+        ]
         monkeypatch.setattr(sys, "argv", argv)
         capsys.readouterr()
         try:

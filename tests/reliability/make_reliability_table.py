@@ -23,11 +23,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bad_input_cases import FILE_CASES, FileCase
+from bad_input_cases import FILE_CASES, FileCase  # noqa: E402 - importable once HERE is on sys.path
 
 DOC = HERE.parents[1] / "docs" / "reliability.md"
-MARKERS = {"bad-inputs": ("<!-- bad-inputs:start -->", "<!-- bad-inputs:end -->"),
-           "config-faults": ("<!-- config-faults:start -->", "<!-- config-faults:end -->")}
+MARKERS = {
+    "bad-inputs": ("<!-- bad-inputs:start -->", "<!-- bad-inputs:end -->"),
+    "config-faults": ("<!-- config-faults:start -->", "<!-- config-faults:end -->"),
+}
 FOLDER = "photos"  # every case file is shown as photos/<name>
 
 
@@ -124,12 +126,21 @@ def bad_input_rows() -> list[str]:
                     upload.mkdir(parents=True)
                     app_path = case.build(upload)
                     app = PixelApp([TranslatorEntry("never loaded", Path(work) / "none", {})], Path(work))
-                    outcome = [data_module_message(case, path), translate_message(case, path),
-                               app_message(case, app_path, app)]
-                name = os.fsdecode(os.fsencode(path.name)).encode("utf-8", "surrogateescape").decode(
-                    "utf-8", "backslashreplace")
-                rows.append(f"| {case.id} | {case.what} ({cell(name)}) | " + " | ".join(
-                    cell(o) if not o.startswith(("trained", "converted")) else o for o in outcome) + " |")
+                    outcome = [
+                        data_module_message(case, path),
+                        translate_message(case, path),
+                        app_message(case, app_path, app),
+                    ]
+                name = (
+                    os.fsdecode(os.fsencode(path.name))
+                    .encode("utf-8", "surrogateescape")
+                    .decode("utf-8", "backslashreplace")
+                )
+                rows.append(
+                    f"| {case.id} | {case.what} ({cell(name)}) | "
+                    + " | ".join(cell(o) if not o.startswith(("trained", "converted")) else o for o in outcome)
+                    + " |"
+                )
     return rows
 
 

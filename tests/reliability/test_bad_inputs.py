@@ -120,8 +120,9 @@ def test_data_module_trains_on_the_file_or_skips_it_with_one_line(case: FileCase
 
 # --- entry point 2: pixel-gan translate --------------------------------------------------------------------
 @pytest.mark.parametrize("case", FILE_CASES, ids=CASE_IDS)
-def test_translate_cli_converts_the_file_or_fails_it_with_one_line(case: FileCase, loaded_once, export_dir, tmp_path,
-                                                                   capsys):
+def test_translate_cli_converts_the_file_or_fails_it_with_one_line(
+    case: FileCase, loaded_once, export_dir, tmp_path, capsys
+):
     path, out = case.build(tmp_path), tmp_path / "out"
     code = main(["--checkpoint", str(export_dir), "--input", str(path), "--output", str(out)])
     captured = capsys.readouterr()
@@ -168,8 +169,9 @@ def test_translate_cli_converts_every_good_file_of_a_mixed_folder(loaded_once, e
 # --- entry point 3: the app's conversion function ------------------------------------------------------------
 @pytest.mark.parametrize("case", FILE_CASES, ids=CASE_IDS)
 def test_app_converts_the_upload_or_refuses_it_with_one_line(case: FileCase, app, tmp_path):
-    path = case.build(Path(app.upload_dir) / case.id if (Path(app.upload_dir) / case.id).mkdir(parents=True) is None
-                      else None)
+    path = case.build(
+        Path(app.upload_dir) / case.id if (Path(app.upload_dir) / case.id).mkdir(parents=True) is None else None
+    )
     label = next(iter(app.entries))
     before = files_under(app.sessions_dir)
     if case.usable:
@@ -203,14 +205,18 @@ def make_folder(kind: str, folder: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("kind, message", [
-    ("empty", "no images (.png, .jpg, .jpeg, .webp, .bmp, .gif) in"),
-    ("only-bad-files", "domain A has no usable images in"),
-    ("missing", "lacks train_A"),
-    ("symlink-loop", "lacks train_A"),
-])
-def test_training_stops_on_a_bad_data_folder_with_one_line_before_building_a_model(kind, message, tmp_path,
-                                                                                  cache_dir, monkeypatch):
+@pytest.mark.parametrize(
+    "kind, message",
+    [
+        ("empty", "no images (.png, .jpg, .jpeg, .webp, .bmp, .gif) in"),
+        ("only-bad-files", "domain A has no usable images in"),
+        ("missing", "lacks train_A"),
+        ("symlink-loop", "lacks train_A"),
+    ],
+)
+def test_training_stops_on_a_bad_data_folder_with_one_line_before_building_a_model(
+    kind, message, tmp_path, cache_dir, monkeypatch
+):
     from pixel_gan.config import ConfigError, compose_train_config
     from pixel_gan.training import train
 
@@ -220,8 +226,13 @@ def test_training_stops_on_a_bad_data_folder_with_one_line_before_building_a_mod
         good_image(root / name)
     folder = make_folder(kind, root / "train_A")
     monkeypatch.setattr("pixel_gan.training.PixelGANModule", None)  # building a model would fail the test
-    cfg = compose_train_config("experiment=smoke", f"data.root={root}", "data.generate_demo=false",
-                               output_dir=str(tmp_path / "run"), cache_dir=cache_dir)
+    cfg = compose_train_config(
+        "experiment=smoke",
+        f"data.root={root}",
+        "data.generate_demo=false",
+        output_dir=str(tmp_path / "run"),
+        cache_dir=cache_dir,
+    )
     with pytest.raises(ConfigError) as info:
         train(cfg)
     text = str(info.value)
@@ -229,12 +240,15 @@ def test_training_stops_on_a_bad_data_folder_with_one_line_before_building_a_mod
     assert str(folder) in text or "train_A" in text
 
 
-@pytest.mark.parametrize("kind, code, message", [
-    ("empty", 2, "error: no images found in"),
-    ("only-bad-files", 1, "converted 0, skipped 0, failed 4"),
-    ("missing", 2, "error: input not found:"),
-    ("symlink-loop", 1, "symlink loop"),
-])
+@pytest.mark.parametrize(
+    "kind, code, message",
+    [
+        ("empty", 2, "error: no images found in"),
+        ("only-bad-files", 1, "converted 0, skipped 0, failed 4"),
+        ("missing", 2, "error: input not found:"),
+        ("symlink-loop", 1, "symlink loop"),
+    ],
+)
 def test_translate_cli_on_a_bad_folder(kind, code, message, loaded_once, export_dir, tmp_path, capsys):
     folder, out = make_folder(kind, tmp_path / "photos"), tmp_path / "out"
     got = main(["--checkpoint", str(export_dir), "--input", str(folder), "--output", str(out)])

@@ -47,9 +47,17 @@ def test_a_step_that_makes_a_weight_non_finite_is_undone_and_counted_as_skipped(
 
     monkeypatch.setattr(torch.optim.AdamW, "step", step_that_overflows)
     around = AroundSecondIteration()
-    L.Trainer(accelerator="cpu", max_steps=3, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-              enable_model_summary=False, limit_val_batches=0, default_root_dir=str(tmp_path),
-              callbacks=[around]).fit(module, datamodule=dm)
+    L.Trainer(
+        accelerator="cpu",
+        max_steps=3,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        default_root_dir=str(tmp_path),
+        callbacks=[around],
+    ).fit(module, datamodule=dm)
     (g_before, d_before), (g_after, d_after) = around.before, around.after
     assert len(g_before) == len(g_after)  # the optimizer state has the same tensors again
     assert all(torch.equal(a, b) for a, b in zip(g_before, g_after, strict=True))  # weights and moments
@@ -72,8 +80,9 @@ def tensors(path: Path) -> dict[str, torch.Tensor]:
 @pytest.fixture(scope="module")
 def huge_lr_run(train_cli, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("huge-lr")
-    result = train_cli.run(run_dir, "optim.lr=1e9", "max_consecutive_skips=3", "trainer.max_steps=30", "export=true",
-                           timeout=120)
+    result = train_cli.run(
+        run_dir, "optim.lr=1e9", "max_consecutive_skips=3", "trainer.max_steps=30", "export=true", timeout=120
+    )
     return run_dir, result
 
 
@@ -121,11 +130,13 @@ def broken_translator(tiny_export, run: Path, case: str) -> Path:
         save_file(state, str(export / "model.safetensors"))
         return export
     lora = {"unet_rank": 8, "unet_alpha": 8}
-    meta = {"resolution-zero": {"resolution": 0},
-            "unknown-lora-key": {"model_lora": {**lora, "unet_rnak": 8}},
-            "mistyped-lora-value": {"model_lora": {**lora, "vae_rank": "four"}},
-            "empty-prompts": {"prompts": []},
-            "blank-prompt": {"prompts": ["a photo", " "]}}[case]
+    meta = {
+        "resolution-zero": {"resolution": 0},
+        "unknown-lora-key": {"model_lora": {**lora, "unet_rnak": 8}},
+        "mistyped-lora-value": {"model_lora": {**lora, "vae_rank": "four"}},
+        "empty-prompts": {"prompts": []},
+        "blank-prompt": {"prompts": ["a photo", " "]},
+    }[case]
     export = tiny_export(run, **{k: v for k, v in meta.items() if k != "model_lora"})
     if "model_lora" in meta:
         path = export / "translator.yaml"
@@ -135,14 +146,17 @@ def broken_translator(tiny_export, run: Path, case: str) -> Path:
     return export
 
 
-@pytest.mark.parametrize("case, message", [
-    ("nan-weights", "model.safetensors: 1 tensors hold NaN/inf"),
-    ("resolution-zero", "translator.yaml: resolution must be a positive multiple of 8, got 0"),
-    ("unknown-lora-key", "translator.yaml: model.lora.unet_rnak is not a LoRA setting"),
-    ("mistyped-lora-value", "translator.yaml: model.lora.vae_rank must be an integer >= 1, got 'four'"),
-    ("empty-prompts", "translator.yaml: prompts must be two non-empty captions"),
-    ("blank-prompt", "translator.yaml: prompts must be two non-empty captions"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("nan-weights", "model.safetensors: 1 tensors hold NaN/inf"),
+        ("resolution-zero", "translator.yaml: resolution must be a positive multiple of 8, got 0"),
+        ("unknown-lora-key", "translator.yaml: model.lora.unet_rnak is not a LoRA setting"),
+        ("mistyped-lora-value", "translator.yaml: model.lora.vae_rank must be an integer >= 1, got 'four'"),
+        ("empty-prompts", "translator.yaml: prompts must be two non-empty captions"),
+        ("blank-prompt", "translator.yaml: prompts must be two non-empty captions"),
+    ],
+)
 def test_a_broken_translator_is_refused_with_one_line(tiny_export, tmp_path, capsys, case, message):
     export = broken_translator(tiny_export, tmp_path / "run", case)
     (tmp_path / "in").mkdir()

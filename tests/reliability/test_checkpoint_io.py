@@ -26,8 +26,9 @@ def temporaries(folder: Path) -> list[Path]:
 
 
 # --- atomic writes -------------------------------------------------------------------------------
-@pytest.mark.parametrize("failure", [OSError("No space left on device"), KeyboardInterrupt()],
-                         ids=["disk-full", "interrupted"])
+@pytest.mark.parametrize(
+    "failure", [OSError("No space left on device"), KeyboardInterrupt()], ids=["disk-full", "interrupted"]
+)
 def test_a_failed_save_keeps_the_previous_checkpoint_and_no_temporary(tmp_path, monkeypatch, failure):
     io, path = SafeCheckpointIO(), tmp_path / "last.ckpt"
     io.save_checkpoint({"global_step": 1, "w": torch.ones(3)}, path)
@@ -78,8 +79,9 @@ def test_resolve_ckpt_path_refuses_an_unsafe_or_truncated_file_before_any_model_
     from pixel_gan.training import resolve_ckpt_path
 
     path, marker = evil_checkpoint(tmp_path)
-    cfg = OmegaConf.create({"ckpt_path": str(path), "resume": False, "task_name": "t",
-                            "paths": {"log_dir": str(tmp_path)}})
+    cfg = OmegaConf.create(
+        {"ckpt_path": str(path), "resume": False, "task_name": "t", "paths": {"log_dir": str(tmp_path)}}
+    )
     with pytest.raises(ConfigError, match="refusing"):
         resolve_ckpt_path(cfg, tmp_path)
     assert not marker.exists()

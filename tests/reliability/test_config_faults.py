@@ -21,45 +21,99 @@ NO_GPU = pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine w
 # ``{evil}``: a checkpoint that carries code, ``{plain}``: torch weights without Lightning state,
 # ``{flipped}``: a checkpoint with a flipped byte, ``{partial}``: a user dataset whose test_B is empty.
 CASES = [
-    ("resolution-not-multiple-of-8", ["resolution.size=60"], 2,
-     "error: resolution.size must be a multiple of 8 (the VAE downsamples by 8), got 60"),
+    (
+        "resolution-not-multiple-of-8",
+        ["resolution.size=60"],
+        2,
+        "error: resolution.size must be a multiple of 8 (the VAE downsamples by 8), got 60",
+    ),
     ("resolution-wrong-type", ["resolution.size=abc"], 2, "error: resolution.size must be an integer, got 'abc' (str)"),
     ("batch-size-wrong-type", ["data.batch_size=two"], 2, "error: data.batch_size must be an integer, got 'two'"),
     ("batch-size-float", ["data.batch_size=1.5"], 2, "error: data.batch_size must be an integer, got 1.5"),
     ("lr-wrong-type", ["optim.lr=fast"], 2, "error: optim.lr must be a number, got 'fast'"),
     ("negative-workers", ["data.num_workers=-1"], 2, "error: data.num_workers must be >= 0, got -1"),
     ("unknown-loss-name", ["loss.name=fancy"], 2, "error: loss.name must be one of separate, combined, palette"),
-    ("unknown-experiment", ["experiment=no_such_experiment"], 1,
-     "In 'train': Could not find 'experiment/no_such_experiment'"),
+    (
+        "unknown-experiment",
+        ["experiment=no_such_experiment"],
+        1,
+        "In 'train': Could not find 'experiment/no_such_experiment'",
+    ),
     ("unknown-resolution-choice", ["resolution=100"], 1, "In 'train': Could not find 'resolution/100'"),
     ("misspelled-key", ["trainer.max_stepz=3"], 1, "Could not override 'trainer.max_stepz'."),
-    ("pretrained-missing-folder", ["model=sd_turbo", "trainer=cpu", "model.pretrained={tmp}/sd-turbo"], 2,
-     "error: Pretrained weights not found for `model.pretrained` = '{tmp}/sd-turbo'."),
-    ("pretrained-incomplete-folder", ["model=sd_turbo", "trainer=cpu", "model.pretrained={tmp}"], 2,
-     "error: Pretrained weights not found for `model.pretrained` = '{tmp}'."),
-    ("pretrained-null", ["model=sd_turbo", "trainer=cpu", "model.pretrained=null"], 2,
-     "error: model.pretrained must name a hub id (stabilityai/sd-turbo) or a local directory"),
-    pytest.param("gpu-accelerator-without-gpu", ["trainer.accelerator=gpu"], 2,
-                 "error: trainer.accelerator=gpu but no CUDA GPU is available here; use trainer=cpu", marks=NO_GPU),
-    pytest.param("gpu-trainer-without-gpu", ["trainer=gpu"], 2,
-                 "error: trainer.accelerator=gpu but no CUDA GPU is available here", marks=NO_GPU),
+    (
+        "pretrained-missing-folder",
+        ["model=sd_turbo", "trainer=cpu", "model.pretrained={tmp}/sd-turbo"],
+        2,
+        "error: Pretrained weights not found for `model.pretrained` = '{tmp}/sd-turbo'.",
+    ),
+    (
+        "pretrained-incomplete-folder",
+        ["model=sd_turbo", "trainer=cpu", "model.pretrained={tmp}"],
+        2,
+        "error: Pretrained weights not found for `model.pretrained` = '{tmp}'.",
+    ),
+    (
+        "pretrained-null",
+        ["model=sd_turbo", "trainer=cpu", "model.pretrained=null"],
+        2,
+        "error: model.pretrained must name a hub id (stabilityai/sd-turbo) or a local directory",
+    ),
+    pytest.param(
+        "gpu-accelerator-without-gpu",
+        ["trainer.accelerator=gpu"],
+        2,
+        "error: trainer.accelerator=gpu but no CUDA GPU is available here; use trainer=cpu",
+        marks=NO_GPU,
+    ),
+    pytest.param(
+        "gpu-trainer-without-gpu",
+        ["trainer=gpu"],
+        2,
+        "error: trainer.accelerator=gpu but no CUDA GPU is available here",
+        marks=NO_GPU,
+    ),
     ("fp16-precision", ["trainer.precision=16-mixed"], 2, "error: trainer.precision=16-mixed is not supported"),
-    ("missing-data-root", ["resolution=64", "data.root={tmp}/nowhere"], 2,
-     "error: data.root='{tmp}/nowhere' does not exist"),
-    ("long-data-root-with-brackets", ["data.root='{tmp}/" + "a-rather-long-folder-name-" * 3 + "/photos [2024]'"], 2,
-     "error: data.root='{tmp}/" + "a-rather-long-folder-name-" * 3 + "/photos [2024]' does not exist; expected a "
-     "folder with train_A, train_B, test_A, test_B"),  # one line however long, brackets kept as typed
+    (
+        "missing-data-root",
+        ["resolution=64", "data.root={tmp}/nowhere"],
+        2,
+        "error: data.root='{tmp}/nowhere' does not exist",
+    ),
+    (
+        "long-data-root-with-brackets",
+        ["data.root='{tmp}/" + "a-rather-long-folder-name-" * 3 + "/photos [2024]'"],
+        2,
+        "error: data.root='{tmp}/" + "a-rather-long-folder-name-" * 3 + "/photos [2024]' does not exist; expected a "
+        "folder with train_A, train_B, test_A, test_B",
+    ),  # one line however long, brackets kept as typed
     ("data-root-without-folders", ["data.root={tmp}"], 2, "error: data.root='{tmp}' lacks train_A, train_B"),
     ("ckpt-path-missing", ["ckpt_path={tmp}/missing.ckpt"], 2, "error: ckpt_path='{tmp}/missing.ckpt' is not a file"),
-    ("ckpt-path-carrying-code", ["ckpt_path={evil}"], 2,
-     "error: ckpt_path='{evil}' holds pickled objects beyond tensors and plain containers (builtins.exec); refusing"),
-    ("ckpt-path-last-without-run", ["ckpt_path=last", "task_name=never_ran"], 2,
-     "error: ckpt_path=last but no last.ckpt found in"),
-    ("ckpt-path-not-lightning", ["ckpt_path={plain}"], 2,
-     "error: ckpt_path='{plain}' is not a Lightning training checkpoint (no state_dict, optimizer_states, "
-     "global_step, pytorch-lightning_version)"),
-    ("ckpt-path-flipped-bytes", ["ckpt_path={flipped}"], 2,
-     "error: ckpt_path='{flipped}' is corrupt: flipped/data/0 fails its CRC check"),
+    (
+        "ckpt-path-carrying-code",
+        ["ckpt_path={evil}"],
+        2,
+        "error: ckpt_path='{evil}' holds pickled objects beyond tensors and plain containers (builtins.exec); refusing",
+    ),
+    (
+        "ckpt-path-last-without-run",
+        ["ckpt_path=last", "task_name=never_ran"],
+        2,
+        "error: ckpt_path=last but no last.ckpt found in",
+    ),
+    (
+        "ckpt-path-not-lightning",
+        ["ckpt_path={plain}"],
+        2,
+        "error: ckpt_path='{plain}' is not a Lightning training checkpoint (no state_dict, optimizer_states, "
+        "global_step, pytorch-lightning_version)",
+    ),
+    (
+        "ckpt-path-flipped-bytes",
+        ["ckpt_path={flipped}"],
+        2,
+        "error: ckpt_path='{flipped}' is corrupt: flipped/data/0 fails its CRC check",
+    ),
     ("lr-nan", ["optim.lr=nan"], 2, "error: optim.lr must be a finite number, got nan"),
     ("lr-inf", ["optim.lr=inf"], 2, "error: optim.lr must be a finite number, got inf"),
     ("lr-zero", ["optim.lr=0"], 2, "error: optim.lr must be > 0, got 0"),
@@ -68,32 +122,61 @@ CASES = [
     ("betas-out-of-range", ["optim.betas=[2,2]"], 2, "error: optim.betas[0] must be < 1, got 2"),
     ("betas-one-value", ["optim.betas=[0.9]"], 2, "error: optim.betas must be two numbers in [0, 1), got [0.9]"),
     ("weight-decay-negative", ["optim.weight_decay=-1"], 2, "error: optim.weight_decay must be >= 0, got -1"),
-    ("unknown-scheduler", ["optim.scheduler=bogus"], 2,
-     "error: optim.scheduler must be one of linear, cosine, cosine_with_restarts, polynomial, constant"),
-    ("val-check-interval-zero", ["trainer.val_check_interval=0"], 2,
-     "error: trainer.val_check_interval must be > 0, got 0"),
+    (
+        "unknown-scheduler",
+        ["optim.scheduler=bogus"],
+        2,
+        "error: optim.scheduler must be one of linear, cosine, cosine_with_restarts, polynomial, constant",
+    ),
+    (
+        "val-check-interval-zero",
+        ["trainer.val_check_interval=0"],
+        2,
+        "error: trainer.val_check_interval must be > 0, got 0",
+    ),
     ("no-skip-limit", ["max_consecutive_skips=0"], 2, "error: max_consecutive_skips must be >= 1, got 0"),
     ("loss-lambda-nan", ["loss.lambda_gan=nan"], 2, "error: loss.lambda_gan must be a finite number, got nan"),
     ("loss-lambda-inf", ["loss.lambda_palette=inf"], 2, "error: loss.lambda_palette must be a finite number"),
     ("lora-unknown-key", ["+model.lora.unet_rnak=8"], 2, "error: model.lora.unet_rnak is not a LoRA setting"),
-    ("lora-wrong-type", ["model.lora.unet_rank=eight"], 2,
-     "error: model.lora.unet_rank must be an integer >= 1, got 'eight'"),
-    ("demo-experiment-on-an-incomplete-dataset", ["data.generate_demo=true", "data.root={partial}"], 2,
-     "error: data.root={partial}: no images (.png, .jpg, .jpeg, .webp, .bmp, .gif) in {partial}/test_B; a dataset "
-     "root must contain"),
-    ("demo-experiment-on-a-missing-dataset", ["data.generate_demo=true", "data.root={tmp}/typo"], 2,
-     "error: data.root='{tmp}/typo' does not exist"),
+    (
+        "lora-wrong-type",
+        ["model.lora.unet_rank=eight"],
+        2,
+        "error: model.lora.unet_rank must be an integer >= 1, got 'eight'",
+    ),
+    (
+        "demo-experiment-on-an-incomplete-dataset",
+        ["data.generate_demo=true", "data.root={partial}"],
+        2,
+        "error: data.root={partial}: no images (.png, .jpg, .jpeg, .webp, .bmp, .gif) in {partial}/test_B; a dataset "
+        "root must contain",
+    ),
+    (
+        "demo-experiment-on-a-missing-dataset",
+        ["data.generate_demo=true", "data.root={tmp}/typo"],
+        2,
+        "error: data.root='{tmp}/typo' does not exist",
+    ),
 ]
 # How the placeholders appear in docs/reliability.md.
-SHOWN = {"tmp": "<dir>", "evil": "<dir>/evil.ckpt", "plain": "<dir>/weights.pt", "flipped": "<dir>/flipped.ckpt",
-         "partial": "<dir>/my-dataset"}
+SHOWN = {
+    "tmp": "<dir>",
+    "evil": "<dir>/evil.ckpt",
+    "plain": "<dir>/weights.pt",
+    "flipped": "<dir>/flipped.ckpt",
+    "partial": "<dir>/my-dataset",
+}
 
 
 def placeholders(tmp_path: Path) -> dict[str, Path]:
     """The files the cases name, built in ``tmp_path``."""
-    return {"tmp": tmp_path, "evil": evil_checkpoint(tmp_path / "ckpt")[0],
-            "plain": plain_torch_file(tmp_path / "weights.pt"), "flipped": flipped_checkpoint(tmp_path / "flipped.ckpt"),
-            "partial": user_dataset(tmp_path / "my-dataset", empty="test_B")}
+    return {
+        "tmp": tmp_path,
+        "evil": evil_checkpoint(tmp_path / "ckpt")[0],
+        "plain": plain_torch_file(tmp_path / "weights.pt"),
+        "flipped": flipped_checkpoint(tmp_path / "flipped.ckpt"),
+        "partial": user_dataset(tmp_path / "my-dataset", empty="test_B"),
+    }
 
 
 def params(case):
@@ -104,10 +187,10 @@ def case_id(case) -> str:
     return (case.values if hasattr(case, "values") else case)[0]
 
 
-@pytest.mark.parametrize("case_id_, overrides, code, first_line", [params(c) for c in CASES],
-                         ids=[case_id(c) for c in CASES])
-def test_a_config_fault_stops_train_py_with_a_clear_message(case_id_, overrides, code, first_line, run_train,
-                                                           tmp_path):
+@pytest.mark.parametrize(
+    "case_id_, overrides, code, first_line", [params(c) for c in CASES], ids=[case_id(c) for c in CASES]
+)
+def test_a_config_fault_stops_train_py_with_a_clear_message(case_id_, overrides, code, first_line, run_train, tmp_path):
     fill = placeholders(tmp_path)
     before = tree_hashes(fill["partial"])
     got, err = run_train(*(o.format(**fill) for o in overrides))
@@ -121,4 +204,3 @@ def test_a_config_fault_stops_train_py_with_a_clear_message(case_id_, overrides,
     assert not (tmp_path / "run" / "checkpoints").exists()
     assert tree_hashes(fill["partial"]) == before  # a user's dataset is never written to
     assert not (tmp_path / "typo").exists()
-

@@ -75,7 +75,11 @@ def test_demo_data_is_generated_once_atomically_even_by_concurrent_processes(tmp
     assert sorted(p.name for p in cache.iterdir()) == ["demo-data"]  # no temporary folder left beside it
     assert (root / MARKER).is_file()
     assert {d: len(list((root / d).glob("*.png"))) for d in ("train_A", "train_B", "test_A", "test_B")} == {
-        "train_A": 2, "train_B": 2, "test_A": 1, "test_B": 1}
+        "train_A": 2,
+        "train_B": 2,
+        "test_A": 1,
+        "test_B": 1,
+    }
     before = tree_hashes(root)
     ensure_demo_dataset(root, cache, seed=1, **SMALL)  # present: nothing is rewritten
     assert tree_hashes(root) == before
@@ -124,8 +128,9 @@ def test_an_output_that_is_a_link_to_an_input_is_refused(translator_run, tmp_pat
     (os.symlink if link == "symlink" else os.link)(source, out / "photo0.png")
     other = photos(tmp_path / "elsewhere", n=1) / "photo0.png"  # an input of the same name in another folder
     before = source.read_bytes()
-    code = translate(["--checkpoint", str(translator_run), "--input", str(other), str(source), "--output", str(out),
-                      "--overwrite"])
+    code = translate(
+        ["--checkpoint", str(translator_run), "--input", str(other), str(source), "--output", str(out), "--overwrite"]
+    )
     assert code == 2 and "would overwrite the input" in one_line_error(capsys)
     assert source.read_bytes() == before
 
@@ -145,8 +150,17 @@ def test_a_fifo_input_is_refused_without_opening_it(translator_run, tmp_path, ca
     folder = photos(tmp_path / "in", n=1)
     fifo = folder / "f.png"
     os.mkfifo(fifo)
-    code = translate(["--checkpoint", str(translator_run), "--input", str(fifo), str(folder / "photo0.png"),
-                      "--output", str(tmp_path / "out")])
+    code = translate(
+        [
+            "--checkpoint",
+            str(translator_run),
+            "--input",
+            str(fifo),
+            str(folder / "photo0.png"),
+            "--output",
+            str(tmp_path / "out"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1
     assert "f.png: not a regular file (a FIFO)" in err and "Traceback" not in err
@@ -155,8 +169,18 @@ def test_a_fifo_input_is_refused_without_opening_it(translator_run, tmp_path, ca
 
 def test_an_impossible_upscale_is_refused_before_anything_is_written(translator_run, tmp_path, capsys):
     folder = photos(tmp_path / "in", n=1)
-    code = translate(["--checkpoint", str(translator_run), "--input", str(folder), "--output", str(tmp_path / "out"),
-                      "--upscale", "100000"])
+    code = translate(
+        [
+            "--checkpoint",
+            str(translator_run),
+            "--input",
+            str(folder),
+            "--output",
+            str(tmp_path / "out"),
+            "--upscale",
+            "100000",
+        ]
+    )
     assert code == 2 and "--upscale 100000" in one_line_error(capsys)
     assert not (tmp_path / "out").exists()
 
@@ -171,10 +195,13 @@ def test_a_failed_image_leaves_none_of_its_outputs_and_is_retried(translator_run
         assert list(out.iterdir()) == []
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--output", "/proc/pixel-gan-out"], "--output /proc/pixel-gan-out: cannot create the folder"),
-    (["--palette", "{tmp}/huge.png"], "exceeds the limit of"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--output", "/proc/pixel-gan-out"], "--output /proc/pixel-gan-out: cannot create the folder"),
+        (["--palette", "{tmp}/huge.png"], "exceeds the limit of"),
+    ],
+)
 def test_bad_output_and_palette_are_one_line_errors(translator_run, tmp_path, capsys, args, message):
     png_header_only(tmp_path / "huge.png", 20000, 20000)
     folder = photos(tmp_path / "in", n=1)
@@ -190,8 +217,21 @@ def test_outputs_follow_the_umask(translator_run, tmp_path):
     old = os.umask(0o027)
     try:
         folder = photos(tmp_path / "in", n=1)
-        assert translate(["--checkpoint", str(translator_run), "--input", str(folder), "--output",
-                          str(tmp_path / "out"), "--upscale", "2"]) == 0
+        assert (
+            translate(
+                [
+                    "--checkpoint",
+                    str(translator_run),
+                    "--input",
+                    str(folder),
+                    "--output",
+                    str(tmp_path / "out"),
+                    "--upscale",
+                    "2",
+                ]
+            )
+            == 0
+        )
         write_file(tmp_path / "plain.bin", lambda handle: handle.write(b"x"))
     finally:
         os.umask(old)

@@ -13,8 +13,10 @@ from pixel_gan.module import TrainingDivergedError
 
 
 def snapshot(module) -> dict[str, list[torch.Tensor]]:
-    return {"g": [t.clone() for t in module.generator.trainable_state_dict().values()],
-            "d": [p.detach().clone() for p in module.discriminators.parameters() if p.requires_grad]}
+    return {
+        "g": [t.clone() for t in module.generator.trainable_state_dict().values()],
+        "d": [p.detach().clone() for p in module.discriminators.parameters() if p.requires_grad],
+    }
 
 
 def same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
@@ -32,9 +34,17 @@ class Snapshots(L.Callback):
 
 
 def make_trainer(tmp_path, max_steps: int, *callbacks) -> L.Trainer:
-    return L.Trainer(accelerator="cpu", max_steps=max_steps, logger=False, enable_checkpointing=False,
-                     enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
-                     default_root_dir=str(tmp_path), callbacks=list(callbacks))
+    return L.Trainer(
+        accelerator="cpu",
+        max_steps=max_steps,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        default_root_dir=str(tmp_path),
+        callbacks=list(callbacks),
+    )
 
 
 def poison(monkeypatch, name: str, calls: int | None) -> None:
@@ -49,8 +59,9 @@ def poison(monkeypatch, name: str, calls: int | None) -> None:
     monkeypatch.setattr(module_code, name, nan_loss)
 
 
-@pytest.mark.parametrize("overrides", [(), ("loss=combined", "loss.split_backward=false")],
-                         ids=["split-backward", "single-backward"])
+@pytest.mark.parametrize(
+    "overrides", [(), ("loss=combined", "loss.split_backward=false")], ids=["split-backward", "single-backward"]
+)
 def test_a_non_finite_generator_loss_skips_only_the_generator_step(build_module, monkeypatch, tmp_path, overrides):
     module, dm = build_module(*overrides)
     poison(monkeypatch, "generator_adversarial_loss", calls=2)  # both domains' GAN terms of iteration 1

@@ -14,7 +14,8 @@ pytest.importorskip("gradio")
 def test_the_generated_tables_of_the_doc_are_up_to_date():
     text = DOC.read_text()
     assert splice(text, generated()) == text, (
-        "docs/reliability.md is out of date: run python tests/reliability/make_reliability_table.py --write")
+        "docs/reliability.md is out of date: run python tests/reliability/make_reliability_table.py --write"
+    )
 
 
 def test_every_case_id_has_a_row():

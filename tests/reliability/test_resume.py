@@ -53,7 +53,13 @@ def assert_same_training_state(resumed: Path, reference: Path, context: str) -> 
     assert got["global_step"] == want["global_step"] == STEPS, context
     assert set(got["state_dict"]) == set(want["state_dict"]), context
     for key, value in want["state_dict"].items():
-        torch.testing.assert_close(got["state_dict"][key], value, rtol=0, atol=1e-6, msg=lambda m: f"{key}: {m}; {context}")
+        torch.testing.assert_close(
+            got["state_dict"][key],
+            value,
+            rtol=0,
+            atol=1e-6,
+            msg=lambda m: f"{key}: {m}; {context}",  # noqa: B023 - called inside assert_close
+        )
     for got_opt, want_opt in zip(got["optimizer_states"], want["optimizer_states"], strict=True):
         for index, state in want_opt["state"].items():
             for name in ("exp_avg", "exp_avg_sq"):
@@ -61,6 +67,7 @@ def assert_same_training_state(resumed: Path, reference: Path, context: str) -> 
     assert [s["last_epoch"] for s in got["lr_schedulers"]] == [s["last_epoch"] for s in want["lr_schedulers"]]
 
 
+@pytest.mark.slow
 def test_killed_or_preempted_run_resumes_to_the_uninterrupted_weights(train_cli, tmp_path):
     seed = random.randrange(2**31)
     rng = random.Random(seed)
@@ -69,8 +76,10 @@ def test_killed_or_preempted_run_resumes_to_the_uninterrupted_weights(train_cli,
     steps = f"trainer.max_steps={STEPS}"
     reference, killed, preempted = tmp_path / "reference", tmp_path / "killed", tmp_path / "preempted"
 
-    runs = {name: train_cli.start(run_dir, steps) for name, run_dir in
-            (("reference", reference), ("killed", killed), ("preempted", preempted))}
+    runs = {
+        name: train_cli.start(run_dir, steps)
+        for name, run_dir in (("reference", reference), ("killed", killed), ("preempted", preempted))
+    }
     signal_after_step(runs["killed"], killed, kill_at, signal.SIGKILL)
     term_seen = signal_after_step(runs["preempted"], preempted, term_at, signal.SIGTERM)
     results = {name: finish(proc) for name, proc in runs.items()}
@@ -87,8 +96,10 @@ def test_killed_or_preempted_run_resumes_to_the_uninterrupted_weights(train_cli,
     interrupted_at = saved_step(last_ckpt(killed))
     assert interrupted_at is not None and kill_at <= interrupted_at, context
 
-    resumed = {name: train_cli.start(run_dir, steps, "ckpt_path=last") for name, run_dir in
-               (("killed", killed), ("preempted", preempted))}
+    resumed = {
+        name: train_cli.start(run_dir, steps, "ckpt_path=last")
+        for name, run_dir in (("killed", killed), ("preempted", preempted))
+    }
     for name, proc in resumed.items():
         code, out = finish(proc)
         assert code == 0, f"{name}: {out}"
@@ -110,7 +121,11 @@ def test_sigterm_at_an_epoch_end_or_during_validation_resumes_exactly(train_cli,
     """Step 6 ends the second epoch and runs validation; periodic checkpoints every 4 steps, so the
     state of step 6 exists only through the pre-emption save."""
     overrides = (f"trainer.max_steps={STEPS}", "callbacks.model_checkpoint.every_n_train_steps=4")
-    signal_at = ("+callbacks.signal._target_=signal_points.SignalAt", "+callbacks.signal.step=6", f"+callbacks.signal.hook={hook}")
+    signal_at = (
+        "+callbacks.signal._target_=signal_points.SignalAt",
+        "+callbacks.signal.step=6",
+        f"+callbacks.signal.hook={hook}",
+    )
     stopped = train_cli.run(tmp_path, *overrides, *signal_at)
     assert stopped.returncode == 128 + signal.SIGTERM, stopped.stdout + stopped.stderr
     assert saved_step(last_ckpt(tmp_path)) == 6

@@ -19,9 +19,15 @@ from unsafe_payloads import marker_for, python_yaml, torch_pickle
 
 from pixel_gan.export import CONFIG_NAME, WEIGHTS_NAME
 
-TRANSLATOR_META = {"model": {"name": "tiny", "backbone": "tiny", "pretrained": None, "lora": {}},
-                   "prompts": ["a photo", "pixel art"], "resolution": 32, "edge_preset": {"name": "none"},
-                   "loss": "combined", "experiment": "evil", "step": 0}
+TRANSLATOR_META = {
+    "model": {"name": "tiny", "backbone": "tiny", "pretrained": None, "lora": {}},
+    "prompts": ["a photo", "pixel art"],
+    "resolution": 32,
+    "edge_preset": {"name": "none"},
+    "loss": "combined",
+    "experiment": "evil",
+    "step": 0,
+}
 
 
 @pytest.mark.parametrize("legacy", [False, True], ids=["torch-zip", "plain-pickle"])
@@ -78,15 +84,20 @@ def dino_bin(path: Path) -> None:
     from pixel_gan.metrics.dino_struct import DinoStruct
 
     folder = path.parent
-    ViTConfig(hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=8, image_size=16,
-              patch_size=8).save_pretrained(folder)
+    ViTConfig(
+        hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=8, image_size=16, patch_size=8
+    ).save_pretrained(folder)
     path.rename(folder / "pytorch_model.bin")
     DinoStruct.from_pretrained(str(folder))
 
 
 PICKLE_LOADERS: dict[str, Callable[[Path], None]] = {
-    "SafeCheckpointIO": safe_checkpoint_io, "ckpt_path-check": ckpt_path_check, "convert-pkl": convert_original,
-    "lpips-backbone": lpips_backbone, "fid-inception": fid_inception, "dino-bin": dino_bin,
+    "SafeCheckpointIO": safe_checkpoint_io,
+    "ckpt_path-check": ckpt_path_check,
+    "convert-pkl": convert_original,
+    "lpips-backbone": lpips_backbone,
+    "fid-inception": fid_inception,
+    "dino-bin": dino_bin,
 }
 
 
@@ -111,8 +122,9 @@ def evil_translator(folder: Path, part: str) -> Path:
     return python_yaml(folder / CONFIG_NAME)
 
 
-@pytest.mark.parametrize("part, message", [("weights", "is not a safetensors file"),
-                                           ("config", "is not a plain translator config")])
+@pytest.mark.parametrize(
+    "part, message", [("weights", "is not a safetensors file"), ("config", "is not a plain translator config")]
+)
 def test_a_translator_carrying_code_is_refused_by_the_api_and_the_cli(part, message, tmp_path, capsys):
     from pixel_gan.translate import Translator, main
 

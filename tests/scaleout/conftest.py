@@ -33,25 +33,47 @@ class TrainCommand:
         """Flags (``-m``) first: Hydra's argument parser takes no flag after the overrides."""
         flags = [o for o in overrides if o.startswith("-")]
         overrides = tuple(o for o in overrides if not o.startswith("-"))
-        return [sys.executable, str(ROOT / "train.py"), *flags, "experiment=smoke", f"data.root={self.data_root}",
-                "data.generate_demo=false", "data.num_workers=0", "export=false", "+trainer.enable_progress_bar=false",
-                *overrides]
+        return [
+            sys.executable,
+            str(ROOT / "train.py"),
+            *flags,
+            "experiment=smoke",
+            f"data.root={self.data_root}",
+            "data.generate_demo=false",
+            "data.num_workers=0",
+            "export=false",
+            "+trainer.enable_progress_bar=false",
+            *overrides,
+        ]
 
     @property
     def env(self) -> dict[str, str]:
         # One intra-op thread per process: several processes share 2 cores without oversubscription.
         # tests/scaleout on the path: the probe callback is importable in Lightning's DDP child processes.
         path = os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH", "")) if p)
-        return {**os.environ, "PIXEL_GAN_CACHE": self.cache_dir, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                "PYTHONPATH": path}
+        return {
+            **os.environ,
+            "PIXEL_GAN_CACHE": self.cache_dir,
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "PYTHONPATH": path,
+        }
 
     def start(self, *overrides: str) -> subprocess.Popen:
-        return subprocess.Popen(self.args(*overrides), cwd=ROOT, env=self.env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            self.args(*overrides), cwd=ROOT, env=self.env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
 
     def run(self, *overrides: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run(self.args(*overrides), cwd=ROOT, env=self.env, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+        return subprocess.run(
+            self.args(*overrides),
+            cwd=ROOT,
+            env=self.env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            timeout=timeout,
+        )
 
 
 @pytest.fixture(scope="session")

@@ -79,11 +79,14 @@ class ScaleoutProbe(L.Callback):
                     if p.grad is not None:
                         self._grads[f"opt{index}.{names[id(p)]}"] = p.grad.detach().clone().contiguous()
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
         self._rounds_at_batch_start = self.rounds
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
-                           batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         self.rounds_per_iteration.append(self.rounds - self._rounds_at_batch_start)
         self.iteration += 1
 
@@ -93,6 +96,11 @@ class ScaleoutProbe(L.Callback):
         save_file(trained_state(pl_module), str(self.out_dir / f"rank{rank}.safetensors"))
         save_file(self._init_state, str(self.out_dir / f"rank{rank}_init.safetensors"))
         save_file(self._grads, str(self.out_dir / f"rank{rank}_grads.safetensors"))
-        info = {"rank": rank, "world_size": trainer.world_size, "global_step": trainer.global_step,
-                "rounds_per_iteration": self.rounds_per_iteration, "optim": dict(pl_module.hparams["optim"])}
+        info = {
+            "rank": rank,
+            "world_size": trainer.world_size,
+            "global_step": trainer.global_step,
+            "rounds_per_iteration": self.rounds_per_iteration,
+            "optim": dict(pl_module.hparams["optim"]),
+        }
         (self.out_dir / f"rank{rank}.json").write_text(json.dumps(info, indent=1))

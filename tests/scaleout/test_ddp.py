@@ -20,8 +20,14 @@ from safetensors.torch import load_file
 STEPS = 3
 LR = 1e-3
 PROBE = ["+callbacks.probe._target_=scaleout_probe.ScaleoutProbe", "+callbacks.probe.sample_posterior=false"]
-COMMON = ["+trainer.limit_val_batches=0", f"trainer.max_steps={STEPS}", f"optim.lr={LR}", "callbacks.model_checkpoint=null",
-          "+trainer.enable_checkpointing=false", *PROBE]
+COMMON = [
+    "+trainer.limit_val_batches=0",
+    f"trainer.max_steps={STEPS}",
+    f"optim.lr={LR}",
+    "callbacks.model_checkpoint=null",
+    "+trainer.enable_checkpointing=false",
+    *PROBE,
+]
 
 
 def finish(proc: subprocess.Popen, timeout: float = 240) -> str:
@@ -30,17 +36,29 @@ def finish(proc: subprocess.Popen, timeout: float = 240) -> str:
     return out
 
 
+# Every test reads the two training runs of the ``runs`` fixture (about 30 s together).
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def runs(train_command, tmp_path_factory) -> dict[str, Path]:
     """The DDP run (2 ranks, batch 1 each) and the single-process run (batch 2), side by side."""
     root = tmp_path_factory.mktemp("ddp")
     ddp, single = root / "ddp", root / "single"
     procs = [
-        train_command.start(*COMMON, "trainer=ddp", "trainer.accelerator=cpu", "trainer.precision=32-true",
-                            "trainer.devices=2", "data.batch_size=1", f"hydra.run.dir={ddp}",
-                            f"+callbacks.probe.out_dir={ddp / 'probe'}"),
-        train_command.start(*COMMON, "data.batch_size=2", f"hydra.run.dir={single}",
-                            f"+callbacks.probe.out_dir={single / 'probe'}"),
+        train_command.start(
+            *COMMON,
+            "trainer=ddp",
+            "trainer.accelerator=cpu",
+            "trainer.precision=32-true",
+            "trainer.devices=2",
+            "data.batch_size=1",
+            f"hydra.run.dir={ddp}",
+            f"+callbacks.probe.out_dir={ddp / 'probe'}",
+        ),
+        train_command.start(
+            *COMMON, "data.batch_size=2", f"hydra.run.dir={single}", f"+callbacks.probe.out_dir={single / 'probe'}"
+        ),
     ]
     for proc in procs:
         finish(proc)
@@ -99,7 +117,10 @@ def test_weights_equal_the_single_process_run_with_the_same_global_batch(runs):
             assert relative[-1] < 0.25, key
     assert len(relative) > 0.9 * sum(not k.startswith("buffer.") for k in init)
     assert torch.tensor(relative).median() < 0.01
-    flat = lambda run: torch.cat([(run[k] - init[k]).flatten() for k in init if not k.startswith("buffer.")])
+
+    def flat(run: dict) -> torch.Tensor:
+        return torch.cat([(run[k] - init[k]).flatten() for k in init if not k.startswith("buffer.")])
+
     want = flat(single)
     assert ((flat(ddp) - want).norm() / want.norm()).item() < 0.02
 

@@ -13,8 +13,9 @@ SEARCHED = {"loss.lambda_palette", "loss.palette_sigma", "loss.palette_bins"}
 
 def compose_search(*overrides: str):
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(config_name="train", overrides=["hparams_search=palette_optuna", *overrides],
-                       return_hydra_config=True)
+        return compose(
+            config_name="train", overrides=["hparams_search=palette_optuna", *overrides], return_hydra_config=True
+        )
 
 
 def test_palette_search_space_and_objective():
@@ -37,9 +38,14 @@ def test_palette_search_space_and_objective():
 def test_two_trials_on_the_smoke_experiment_report_the_validation_metric(train_command, tmp_path):
     """Each trial trains 2 steps, validates, and main() hands val/palette_distance back to Optuna."""
     sweep = tmp_path / "sweep"
-    result = train_command.run("-m", "hparams_search=palette_optuna", "hydra.sweeper.n_trials=2",
-                               "hydra.sweeper.n_jobs=1", "hydra.sweeper.sampler.n_startup_trials=2",
-                               f"hydra.sweep.dir={sweep}")
+    result = train_command.run(
+        "-m",
+        "hparams_search=palette_optuna",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.n_jobs=1",
+        "hydra.sweeper.sampler.n_startup_trials=2",
+        f"hydra.sweep.dir={sweep}",
+    )
     assert result.returncode == 0, result.stdout[-4000:]
     best = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
     assert set(best["best_params"]) == SEARCHED

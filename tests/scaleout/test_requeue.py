@@ -12,6 +12,7 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 STEPS = 6
@@ -46,12 +47,20 @@ def saved_step(path: Path) -> int | None:
         return None
 
 
+@pytest.mark.slow
 def test_usr2_saves_requeues_and_resumes(train_command, tmp_path):
     sweep = tmp_path / "sweep"
     last = sweep / "0_smoke" / "checkpoints" / "last.ckpt"
-    proc = train_command.start("-m", "hydra/launcher=submitit_local", "resume=true", f"trainer.max_steps={STEPS}",
-                               "callbacks.model_checkpoint.every_n_train_steps=2", "+trainer.limit_val_batches=0",
-                               f"paths.log_dir={tmp_path / 'logs'}", f"hydra.sweep.dir={sweep}")
+    proc = train_command.start(
+        "-m",
+        "hydra/launcher=submitit_local",
+        "resume=true",
+        f"trainer.max_steps={STEPS}",
+        "callbacks.model_checkpoint.every_n_train_steps=2",
+        "+trainer.limit_val_batches=0",
+        f"paths.log_dir={tmp_path / 'logs'}",
+        f"hydra.sweep.dir={sweep}",
+    )
     try:
         deadline = time.monotonic() + 180
         while (saved_step(last) or 0) < 2:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hydra import compose, initialize_config_dir
 
 from pixel_gan.config import CONF_DIR
@@ -25,8 +26,9 @@ SWEEP = "experiment=glob(*,exclude=[demo,smoke])"
 
 def launcher_config(*overrides: str):
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=["hydra/launcher=submitit_slurm", *overrides],
-                      return_hydra_config=True)
+        cfg = compose(
+            config_name="train", overrides=["hydra/launcher=submitit_slurm", *overrides], return_hydra_config=True
+        )
     return cfg
 
 
@@ -61,13 +63,24 @@ def fake_slurm(folder: Path) -> Path:
     return folder
 
 
+@pytest.mark.subprocess
 def test_sweep_of_the_eleven_experiments_generates_one_slurm_array(tmp_path):
     bin_dir = fake_slurm(tmp_path / "bin")
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     env.pop("SUBMITIT_PREEMPT_SIGNAL", None)
-    cmd = [sys.executable, str(ROOT / "train.py"), "-m", "hydra/launcher=submitit_slurm", SWEEP, "trainer=ddp",
-           "trainer.devices=8", "trainer.num_nodes=2", "resume=true", "hydra.launcher.partition=gpu",
-           f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        "-m",
+        "hydra/launcher=submitit_slurm",
+        SWEEP,
+        "trainer=ddp",
+        "trainer.devices=8",
+        "trainer.num_nodes=2",
+        "resume=true",
+        "hydra.launcher.partition=gpu",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+    ]
     result = subprocess.run(cmd, cwd=ROOT, env=env, text=True, capture_output=True, timeout=120)
     out = result.stdout + result.stderr
     assert result.returncode != 0 and "no cluster here" in out, out[-3000:]

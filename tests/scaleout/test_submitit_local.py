@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 import yaml
 
 
+@pytest.mark.slow
 def test_two_job_multirun_through_submitit_local_writes_both_checkpoints(train_command, tmp_path):
     sweep = tmp_path / "sweep"
-    result = train_command.run("-m", "hydra/launcher=submitit_local", "seed=1,2", "+trainer.limit_val_batches=0", f"hydra.sweep.dir={sweep}")
+    result = train_command.run(
+        "-m", "hydra/launcher=submitit_local", "seed=1,2", "+trainer.limit_val_batches=0", f"hydra.sweep.dir={sweep}"
+    )
     assert result.returncode == 0, result.stdout[-4000:]
 
     jobs = sorted(p for p in sweep.iterdir() if p.is_dir() and not p.name.startswith("."))

@@ -28,6 +28,9 @@ def test_has_batchnorm_detects_batchnorm():
 def test_ddp_sync_batchnorm_matches_the_models(resolution, tiny_generator, tmp_path):
     cfg = compose_train_config("trainer=ddp")
     tower = load_clip_tower(str(build_tiny_clip_tower(tmp_path / "clip")))
-    models = [tiny_generator, build_discriminator("patchgan", resolution),
-              build_discriminator("clip", resolution, clip_tower=tower)]
+    models = [
+        tiny_generator,
+        build_discriminator("patchgan", resolution),
+        build_discriminator("clip", resolution, clip_tower=tower),
+    ]
     assert cfg.trainer.sync_batchnorm == any(has_batchnorm(m) for m in models)
