@@ -23,6 +23,7 @@ from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
 from diffusers.models.autoencoders.vae import DiagonalGaussianDistribution
 from peft import LoraConfig
 from peft.utils import get_peft_model_state_dict
+from reference_layout import REFERENCE_UNET_GREP, REFERENCE_VAE_TARGETS
 from safetensors.torch import load_file
 from torch import nn
 
@@ -30,39 +31,6 @@ from pixel_gan.convert import ConversionWarning, main, merge_1x1_lora
 from pixel_gan.models.backbone import load_backbone
 from pixel_gan.models.generator import CycleGANTurbo, LoraSettings
 
-# The original's module selection (src/cyclegan_turbo.py: initialize_unet / initialize_vae).
-REFERENCE_UNET_GREP = [
-    "to_k",
-    "to_q",
-    "to_v",
-    "to_out.0",
-    "conv",
-    "conv1",
-    "conv2",
-    "conv_in",
-    "conv_shortcut",
-    "conv_out",
-    "proj_out",
-    "proj_in",
-    "ff.net.2",
-    "ff.net.0.proj",
-]
-REFERENCE_VAE_TARGETS = [
-    "conv1",
-    "conv2",
-    "conv_in",
-    "conv_shortcut",
-    "conv",
-    "conv_out",
-    "skip_conv_1",
-    "skip_conv_2",
-    "skip_conv_3",
-    "skip_conv_4",
-    "to_k",
-    "to_q",
-    "to_v",
-    "to_out.0",
-]
 UNET_RANK, VAE_RANK = 8, 4
 PROMPTS = ("a photo", "pixel art")
 

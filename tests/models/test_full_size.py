@@ -11,44 +11,13 @@ from __future__ import annotations
 import pytest
 import torch
 from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+from reference_layout import REFERENCE_UNET_GREP, REFERENCE_VAE_TARGETS
 from torch import nn
 
 from pixel_gan.config import compose_train_config
 from pixel_gan.models.backbone import SD_TURBO_SCHEDULER, SD_TURBO_UNET, SD_TURBO_VAE
 from pixel_gan.models.generator import UNET_ADAPTERS, CycleGANTurbo, LoraSettings, add_adapters
 
-REFERENCE_UNET_GREP = [
-    "to_k",
-    "to_q",
-    "to_v",
-    "to_out.0",
-    "conv",
-    "conv1",
-    "conv2",
-    "conv_in",
-    "conv_shortcut",
-    "conv_out",
-    "proj_out",
-    "proj_in",
-    "ff.net.2",
-    "ff.net.0.proj",
-]
-REFERENCE_VAE_TARGETS = [
-    "conv1",
-    "conv2",
-    "conv_in",
-    "conv_shortcut",
-    "conv",
-    "conv_out",
-    "skip_conv_1",
-    "skip_conv_2",
-    "skip_conv_3",
-    "skip_conv_4",
-    "to_k",
-    "to_q",
-    "to_v",
-    "to_out.0",
-]
 REFERENCE_SKIP_CONVS = 512 * 512 + 256 * 512 + 128 * 512 + 128 * 256  # 1×1, bias-free, per direction
 TEXT_DIM = 1024
 
