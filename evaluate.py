@@ -3,7 +3,7 @@
 import hydra
 from omegaconf import DictConfig
 
-from pixel_gan.cli_errors import exit_on_user_error
+from pixel_gan.cli.errors import exit_on_user_error
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")

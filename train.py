@@ -6,7 +6,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from pixel_gan.cli_errors import exit_on_user_error
+from pixel_gan.cli.errors import exit_on_user_error
 from pixel_gan.config import quote_numeric_choices
 
 

@@ -23,7 +23,7 @@ from pixel_gan.checkpointing import (
     check_lightning_checkpoint,
 )
 from pixel_gan.config import ConfigError, plain_dict, validate_config
-from pixel_gan.export import save_translator
+from pixel_gan.inference.export import save_translator
 from pixel_gan.logging_utils import quiet_libraries
 from pixel_gan.module import CheckpointMismatchError, PixelGANModule
 from pixel_gan.safe_io import png_writer, write_file
@@ -83,7 +83,7 @@ def export_and_sample(module: PixelGANModule, datamodule: Any, cfg: DictConfig, 
     from pixel_gan.data.ground_truth import at_size, load_ground_truth
     from pixel_gan.data.images import list_images, load_rgb
     from pixel_gan.evaluation.report import comparison_grid
-    from pixel_gan.translate import Translator
+    from pixel_gan.inference.translator import Translator
 
     export_dir = save_translator(
         output_dir / "translator",

@@ -52,7 +52,7 @@ def tiny_export(cache_dir, tiny_dir):
 
     Call it with the run folder and any ``translator.yaml`` fields to change.
     """
-    from pixel_gan.export import save_translator
+    from pixel_gan.inference.export import save_translator
     from pixel_gan.models.backbone import load_backbone
     from pixel_gan.models.generator import CycleGANTurbo, LoraSettings
 

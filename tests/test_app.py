@@ -13,7 +13,7 @@ from PIL import Image
 
 gr = pytest.importorskip("gradio")
 
-from pixel_gan.app import PixelApp, build_app, find_translators, launch_app  # noqa: E402 - after the gradio skip
+from pixel_gan.ui.app import PixelApp, build_app, find_translators, launch_app  # noqa: E402 - after the gradio skip
 
 
 def free_port() -> int:
@@ -139,9 +139,9 @@ def test_a_translator_folder_given_by_path_is_refused(app, extra_dir, tmp_path, 
 
 
 def test_the_command_binds_to_this_machine_only_by_default():
-    from pixel_gan.app import build_parser
+    from pixel_gan.cli.app import command
 
-    assert build_parser().parse_args([]).host == "127.0.0.1"
+    assert inspect.signature(command).parameters["host"].default == "127.0.0.1"
     assert inspect.signature(launch_app).parameters["host"].default == "127.0.0.1"
 
 
@@ -200,7 +200,7 @@ def test_server_binds_localhost_and_serves_only_its_own_files(app, outputs_root)
 
 
 def test_main_without_translators_exits_2(tmp_path, capsys):
-    from pixel_gan.app import main
+    from pixel_gan.cli.app import main
 
     assert main(["--outputs-root", str(tmp_path), "--work-dir", str(tmp_path / "w")]) == 2
     err = capsys.readouterr().err

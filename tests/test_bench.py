@@ -13,7 +13,8 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from pixel_gan import bench
+from pixel_gan.bench import cases, harness, report
+from pixel_gan.bench.cli import parse_args
 from pixel_gan.config import compose_train_config
 from pixel_gan.models.generator import CycleGANTurbo
 from pixel_gan.module import PixelGANModule
@@ -40,7 +41,7 @@ def smoke_result(cache_dir) -> dict:
 
 def passes_per_iteration(cache_dir: str, mode: str) -> int:
     """Generator forwards in one real training iteration, counted by wrapping ``CycleGANTurbo.forward``."""
-    loss, split = bench.MODES[mode]
+    loss, split = cases.MODES[mode]
     cfg = compose_train_config(
         "experiment=smoke",
         f"loss={loss}",
@@ -87,7 +88,7 @@ def test_smoke_json_has_every_mode_with_the_documented_fields(smoke_result):
 
 
 def test_reported_generator_passes_match_an_independent_count(smoke_result, cache_dir):
-    counted = {mode: passes_per_iteration(cache_dir, mode) for mode in bench.MODES}
+    counted = {mode: passes_per_iteration(cache_dir, mode) for mode in cases.MODES}
     assert counted == {"separate": 8, "naive": 6, "lean": 6, "palette": 6}
     assert {c["mode"]: c["gen_passes"] for c in smoke_result["cases"]} == counted
 
@@ -103,7 +104,7 @@ def test_ratios_and_targets_from_hand_made_cases():
         case("palette", 1.6, 1.43, 91.0),
         {"label": "lean+grad_ckpt", "resolution": 64, "error": "boom"},
     ]
-    r = bench.compute_ratios(cases)["64"]
+    r = report.compute_ratios(cases)["64"]
     assert set(r) == {"lean/separate", "lean/naive", "palette/lean"}  # the failed case gives no ratio
     assert r["lean/separate"]["time"] == pytest.approx(0.75) and r["lean/separate"]["time_met"] is True
     assert r["lean/separate"]["peak"] == pytest.approx(0.9) and r["lean/separate"]["peak_met"] is False
@@ -127,16 +128,16 @@ def test_summarize_pools_rounds_and_skips_failed_ones():
             "build_s": 1.0,
         }
 
-    s = bench.summarize([run([3.0, 1.0], [50.0], base=700.0), {"label": "lean", "error": "x"}, run([2.0, 9.0], [])])
+    s = report.summarize([run([3.0, 1.0], [50.0], base=700.0), {"label": "lean", "error": "x"}, run([2.0, 9.0], [])])
     assert s["step_s"] == pytest.approx(2.5) and s["peak_mb"] == 50.0 and s["base_mb"] == 700.0
     assert s["gen_passes"] == 6 and s["rounds"] == 2 and s["samples"] == 4
 
 
 def test_quick_preset_and_markdown_report(smoke_result):
-    args = bench.parse_args(["--quick"])
-    assert args.resolutions == [96] and args.modes == list(bench.MODES) and args.threads == 1
-    assert [c.label for c in bench.build_cases(args)] == ["separate", "naive", "lean", "palette"]
-    text = bench.markdown_report(smoke_result)
+    args = parse_args(["--quick"])
+    assert args.resolutions == [96] and args.modes == list(cases.MODES) and args.threads == 1
+    assert [c.label for c in cases.build_cases(args)] == ["separate", "naive", "lean", "palette"]
+    text = report.markdown_report(smoke_result)
     assert "python -m pixel_gan.bench --smoke --json" in text
     assert text.count("| 32 | ") >= 4 + 3  # one row per case, one per ratio
     assert smoke_result["machine"]["cpu"] in text
@@ -146,13 +147,13 @@ def test_quick_preset_and_markdown_report(smoke_result):
 def test_timed_steps_run_with_malloc_unpinned(cache_dir, monkeypatch, memory_steps):
     """Pinned malloc costs page faults per tensor: only the memory steps may run with it (later rounds have none)."""
     monkeypatch.setenv("PIXEL_GAN_CACHE", cache_dir)
-    case = bench.Case(
+    case = cases.Case(
         mode="lean", resolution=32, steps=1, warmup=0, lpips_net="alex", memory_warmup=0, memory_steps=memory_steps
     )
     try:
-        result = bench.run_case(case)
+        result = harness.run_case(case)
     finally:
-        bench._pin_malloc(False)
+        harness._pin_malloc(False)
     assert len(result["step_s"]) == 1 and len(result["peak_mb"]) == memory_steps
     assert result["pinned_timed_steps"] == 0
     assert result["gen_passes"] == [6] * (memory_steps + 1)

@@ -27,7 +27,8 @@ from reference_layout import REFERENCE_UNET_GREP, REFERENCE_VAE_TARGETS
 from safetensors.torch import load_file
 from torch import nn
 
-from pixel_gan.convert import ConversionWarning, main, merge_1x1_lora
+from pixel_gan.cli.convert import main
+from pixel_gan.inference.import_original import ConversionWarning, merge_1x1_lora
 from pixel_gan.models.backbone import load_backbone
 from pixel_gan.models.generator import CycleGANTurbo, LoraSettings
 
@@ -211,7 +212,7 @@ def converted(tiny_dir, cache_dir, tmp_path_factory):
 @pytest.fixture(scope="module")
 def translator(converted):
     """The converted folder loaded the way users load it (base from translator.yaml: the tiny one)."""
-    from pixel_gan.translate import Translator
+    from pixel_gan.inference.translator import Translator
 
     assert converted["rc"] == 0, converted["stderr"]
     return Translator.from_pretrained(converted["out"], device="cpu")
@@ -424,7 +425,7 @@ def test_bad_options_are_rejected(converted, tmp_path):
 
 
 def test_conversion_warning_is_a_python_warning_for_library_callers(converted, cache_dir, tmp_path):
-    from pixel_gan.convert import convert_checkpoint
+    from pixel_gan.inference.import_original import convert_checkpoint
 
     with pytest.warns(ConversionWarning, match="conv_in"):
         convert_checkpoint(converted["pkl"], tmp_path / "lib", base="tiny", cache_dir=cache_dir)

@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from reference_palettes import PICO8_SET
 
-from pixel_gan.palettes import get_palette
+from pixel_gan.cli.translate import main
+from pixel_gan.inference.palettes import get_palette
+from pixel_gan.inference.translator import Translator
 from pixel_gan.safe_io import png_writer, write_file
-from pixel_gan.translate import Translator, main
 
-PICO8 = {tuple(c) for c in get_palette("pico8")}
+PICO8 = PICO8_SET
 
 
 def photo(seed: int, size: tuple[int, int] = (48, 48)) -> Image.Image:

@@ -1,38 +1,45 @@
-"""``pixel-gan`` console command: translate | app | convert.
+"""``pixel-gan``: the one command-line entry (typer), with a subcommand per job.
 
-Each subcommand lives in its own module with a ``main(argv) -> int``; this file only dispatches,
-so ``pixel-gan --help`` stays fast (nothing heavy is imported until a subcommand runs).
+Each subcommand lives in its own module and imports the heavy parts (torch, diffusers, gradio)
+inside its body, so ``pixel-gan --help`` stays fast. Training is ``python train.py experiment=...``.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
+from collections.abc import Sequence
 
-SUBCOMMANDS = {
-    "translate": ("pixel_gan.translate", "convert images with a trained translator"),
-    "app": ("pixel_gan.app", "web UI: pick checkpoints, upload images, download pixel art"),
-    "convert": ("pixel_gan.convert", "import an img2img-turbo .pkl checkpoint as a translator folder"),
-}
+import typer
+
+from pixel_gan.cli import app as app_command
+from pixel_gan.cli import convert, translate
+
+app = typer.Typer(
+    name="pixel-gan",
+    help="Photo → pixel-art translators: convert images, serve the web UI, import original checkpoints. "
+    "Training: python train.py experiment=...",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click errors: one "Error: ..." line after the usage, no boxes
+)
+app.command("translate", help=translate.HELP)(translate.command)
+app.command("app", help=app_command.HELP)(app_command.command)
+app.command("convert", help=convert.HELP)(convert.command)
+
+# Command groups: each is a typer.Typer() next to its code, added here, e.g.
+#   from pixel_gan.weights.cli import app as weights_app; app.add_typer(weights_app, name="weights")
+#   from pixel_gan.data.prepare.cli import app as data_app; app.add_typer(data_app, name="data")
 
 
-def usage() -> str:
-    lines = ["usage: pixel-gan <command> [options]", "", "commands:"]
-    lines += [f"  {name:<10} {help_}" for name, (_, help_) in SUBCOMMANDS.items()]
-    lines += ["", "Run 'pixel-gan <command> --help' for a command's options. Training: python train.py experiment=..."]
-    return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if not args or args[0] in ("-h", "--help"):
-        print(usage())
-        return 0
-    if args[0] not in SUBCOMMANDS:
-        print(f"pixel-gan: unknown command {args[0]!r}\n\n{usage()}", file=sys.stderr)
-        return 2
-    module = importlib.import_module(SUBCOMMANDS[args[0]][0])
-    return int(module.main(args[1:]) or 0)
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (the console script exits with it)."""
+    args = list(sys.argv[1:] if argv is None else argv) or ["--help"]  # no command: the overview, exit 0
+    try:
+        app(args=args, prog_name="pixel-gan")
+    except SystemExit as done:  # click ends every run with SystemExit, success included
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    return 0
 
 
 if __name__ == "__main__":

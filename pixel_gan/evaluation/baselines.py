@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from pixel_gan.pixelize import quantize
+from pixel_gan.inference.pixelize import quantize
 
 Size = tuple[int, int]
 
@@ -109,7 +109,7 @@ def build_baselines(cfg: dict) -> list[Baseline]:
                 "nearest + k-means",
                 lambda p, s: nearest_kmeans(p, s, cell=cell, n_colors=n, resample=resample),
                 f"{resample} downscale to the run resolution / {cell}, k-means palette of {n} colours "
-                "(pixel_gan.pixelize.quantize), nearest upscale.",
+                "(pixel_gan.inference.pixelize.quantize), nearest upscale.",
             )
         )
     oe = cfg.get("pixeloe") or {}

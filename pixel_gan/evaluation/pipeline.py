@@ -81,7 +81,7 @@ def _test_set(run: Run, data_root: str | None, max_images: int | None, cache: di
 
 def _translate(run: Run, test: EvalSet, cfg: Mapping, load_weights: bool = True) -> list[Image.Image]:
     """test_A through the run's translator; ``load_weights=False``: its untrained (step-0) translator."""
-    from pixel_gan.translate import Translator
+    from pixel_gan.inference.translator import Translator
     from pixel_gan.weights import WeightsNotFoundError
 
     try:
@@ -134,7 +134,7 @@ def _run_row(run: Run, test: EvalSet, scorer: Scorer, cfg: Mapping) -> Row:
 
 
 def _baseline_rows(test: EvalSet, resolutions: list[int], scorer: Scorer, cfg: Mapping) -> list[Row]:
-    from pixel_gan.translate import fit_size
+    from pixel_gan.inference.images import fit_size
 
     rows = []
     for baseline in build_baselines(plain_dict(cfg.get("baselines"))):
@@ -234,6 +234,6 @@ def run_evaluation(cfg: Mapping | DictConfig) -> Path:
 
 
 def _device(cfg: Mapping) -> str:
-    from pixel_gan.translate import pick_device
+    from pixel_gan.inference.translator import pick_device
 
     return str(pick_device(str(cfg.get("device", "auto"))))

@@ -18,13 +18,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from pixel_gan.callbacks import METRICS_FILE, read_metrics_jsonl
 from pixel_gan.config import ConfigError
-from pixel_gan.export import CONFIG_NAME, WEIGHTS_NAME
+from pixel_gan.inference.export import CONFIG_NAME, RUN_EXPORT, WEIGHTS_NAME, is_export_dir, read_config
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ class Run:
 
     @property
     def translator_dir(self) -> Path:
-        return self.path / "translator"
+        return self.path / RUN_EXPORT
 
     @property
     def resolution(self) -> int:
@@ -98,7 +97,7 @@ class Discovery:
 
 def is_run(path: Path) -> bool:
     """A folder holding a complete translator export."""
-    return (path / "translator" / CONFIG_NAME).is_file() and (path / "translator" / WEIGHTS_NAME).is_file()
+    return is_export_dir(path / RUN_EXPORT)
 
 
 def looks_like_run(path: Path) -> bool:
@@ -171,8 +170,11 @@ def discover_runs(patterns: str | Sequence[str] | None) -> Discovery:
 
 
 def _read_meta(path: Path) -> dict[str, Any]:
-    meta = yaml.safe_load((path / "translator" / CONFIG_NAME).read_text(encoding="utf-8")) or {}
-    return meta if isinstance(meta, dict) else {}
+    """The run's translator.yaml as a mapping (edge preset resolved); empty when it cannot be read."""
+    try:
+        return read_config(path / RUN_EXPORT).to_dict()
+    except (OSError, ValueError):
+        return {}
 
 
 def unique_names(paths: Sequence[Path]) -> list[str]:

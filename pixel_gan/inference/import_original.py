@@ -18,10 +18,7 @@ conv_in is kept (its LoRA is imported) and a warning says so. The file is read w
 
 from __future__ import annotations
 
-import argparse
-import os
 import re
-import sys
 import warnings
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -30,6 +27,8 @@ from typing import Any
 
 from torch import Tensor
 
+from pixel_gan.inference.export import write_translator
+from pixel_gan.inference.translator_config import BaseModel, TranslatorConfig, check_multiple_of_8
 from pixel_gan.models.generator import VAE_ADAPTER, VAE_LORA_TARGETS, LoraSettings
 from pixel_gan.safe_io import write_folder
 from pixel_gan.weights import UnsafeWeightsError, load_tensors
@@ -329,12 +328,11 @@ def convert_checkpoint(
     out = Path(out_dir).expanduser()
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
         raise ConversionError(f"{out} exists and is not empty; pick another folder or pass --force to replace it")
-    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 8 or resolution % 8:
-        raise ConversionError(f"--resolution must be a positive multiple of 8, got {resolution!r}")
     try:
+        check_multiple_of_8(resolution, "--resolution")
         preset = resolve_preset(edge_preset)
     except ValueError as err:
-        raise ConversionError(f"--edge-preset: {err}") from None
+        raise ConversionError(str(err) if str(err).startswith("--") else f"--edge-preset: {err}") from None
     ckpt = load_original(original)
     lora = lora_settings_for(ckpt)
 
@@ -352,105 +350,18 @@ def convert_checkpoint(
     state.update(mapped)
     generator.load_trainable_state_dict(state)  # the exact key set the Translator will ask for
 
-    meta = {
-        "model": {**model_meta, "lora": _lora_meta(lora)},
-        "prompts": [prompt_a, prompt_b],
-        "resolution": resolution,
-        "edge_preset": {
-            "name": preset.name,
-            "low_threshold": None,
-            "high_threshold": None,
-            "min_area": None,
-            "mode": preset.mode,
-        },
-        "loss": None,
-        "experiment": "img2img-turbo import",
-        "step": None,
-        "source": {
+    config = TranslatorConfig(
+        base=BaseModel(**model_meta),
+        lora=_lora_meta(lora),
+        prompts=(prompt_a, prompt_b),
+        resolution=resolution,
+        edge_preset=preset,
+        experiment="img2img-turbo import",
+        source={
             "format": "img2img-turbo CycleGAN-Turbo",
             "file": Path(original).name,
             "conv_in": "base (not stored in the original)",
         },
-    }
-    return _write_atomically(out, state, meta)
-
-
-def _write_atomically(out: Path, state: dict[str, Tensor], meta: dict[str, Any]) -> Path:
-    """The translator in a hidden sibling folder, then swapped in: ``out`` is never half-written."""
-    from pixel_gan.export import save_translator
-
-    return write_folder(out, lambda folder: save_translator(folder, state, meta))
-
-
-# --- command line -------------------------------------------------------------------------------
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="pixel-gan convert",
-        description="Import an img2img-turbo CycleGAN-Turbo checkpoint (.pkl) as a pixel-gan translator folder.",
     )
-    p.add_argument("original", help="the .pkl written by img2img-turbo's train_cyclegan_turbo.py")
-    p.add_argument("out_dir", help="translator folder to write (model.safetensors + translator.yaml)")
-    p.add_argument(
-        "--base",
-        default=DEFAULT_BASE,
-        help=f"base the checkpoint was trained on: hub id, local dir, or 'tiny' (default {DEFAULT_BASE})",
-    )
-    p.add_argument("--prompt-a", default="a photo", help="caption of domain A (photos); b2a is conditioned on it")
-    p.add_argument("--prompt-b", default="pixel art", help="caption of domain B (pixel art); a2b is conditioned on it")
-    p.add_argument("--resolution", type=int, default=256, help="size the translator works at (multiple of 8)")
-    p.add_argument(
-        "--edge-preset",
-        default="none",
-        help="edge preset for domain-A inputs: none (the original's behaviour), default, medium, low",
-    )
-    p.add_argument(
-        "--cache-dir",
-        default=os.environ.get("PIXEL_GAN_CACHE", ".cache"),
-        help="where the tiny base is built ($PIXEL_GAN_CACHE or .cache)",
-    )
-    p.add_argument("--force", action="store_true", help="replace OUT_DIR if it exists and is not empty")
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``pixel-gan convert``; user errors print one line and return 2."""
-    from pixel_gan.weights import WeightsNotFoundError
-
-    args = build_parser().parse_args(argv)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConversionWarning)
-            warnings.filterwarnings("ignore", message="Already found a `peft_config`")  # our 3 UNet adapters
-            out = convert_checkpoint(
-                args.original,
-                args.out_dir,
-                base=args.base,
-                prompt_a=args.prompt_a,
-                prompt_b=args.prompt_b,
-                resolution=args.resolution,
-                edge_preset=args.edge_preset,
-                cache_dir=args.cache_dir,
-                force=args.force,
-            )
-    except ConversionError as err:
-        print(f"pixel-gan convert: error: {err}", file=sys.stderr)
-        return 2
-    except WeightsNotFoundError as err:
-        detail = " ".join(err.detail.split())
-        print(
-            f"pixel-gan convert: error: base model not found for --base {args.base!r}: {detail} Expected a hub id, "
-            "'tiny', or a local folder in the hub layout (unet/, vae/, text_encoder/, tokenizer/, scheduler/).",
-            file=sys.stderr,
-        )
-        return 2
-    for w in caught:
-        if issubclass(w.category, ConversionWarning):
-            print(f"pixel-gan convert: warning: {w.message}", file=sys.stderr)
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    print(f"translator written to {out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    # The folder is written in a hidden sibling and then swapped in: ``out`` is never half-written.
+    return write_folder(out, lambda folder: write_translator(folder, state, config))

@@ -5,7 +5,7 @@ palettes are kept as hex strings so they read like the published lists.
 Palette *specs* (what the CLI, config and app pass around) are strings: a
 built-in name, a palette file path, or an integer ("16") meaning "k-means with
 that many colours"; :func:`resolve_palette` turns a spec into something
-:mod:`pixel_gan.pixelize` can use.
+:mod:`pixel_gan.inference.pixelize` can use.
 """
 
 from __future__ import annotations
@@ -161,6 +161,7 @@ PALETTES: dict[str, list[str] | None] = {
     "none": None,
 }
 
+PaletteSpec = str | int | np.ndarray | None  # a name, a file, a colour count (k-means) or a (K, 3) array
 MAX_SWATCH_COLORS = 256
 IMAGE_SUFFIXES = {".png", ".gif", ".bmp", ".webp", ".tga", ".tif", ".tiff", ".jpg", ".jpeg"}
 _HEX_RE = re.compile(r"^#?([0-9a-fA-F]{6})$")
@@ -307,7 +308,7 @@ def _looks_like_path(spec: str) -> bool:
     return suffix in IMAGE_SUFFIXES | {".hex", ".gpl"} or "/" in spec or "\\" in spec
 
 
-def resolve_palette(spec: str | int | np.ndarray | None) -> np.ndarray | int | None:
+def resolve_palette(spec: PaletteSpec) -> np.ndarray | int | None:
     """Turn a palette spec into a fixed palette, a k-means colour count, or None.
 
     - None, "" or "none"       -> None (no quantization)

@@ -13,15 +13,25 @@ to a cell's colour or to a fitted palette, and every output alpha is 0 or 255.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 import cv2
 import numpy as np
 from PIL import Image
 
-from pixel_gan.palettes import resolve_palette
-
-SnapMethod = Literal["mode", "median"]
+from pixel_gan.inference.grid import (
+    SnapMethod,
+    block_majority,
+    block_reduce,
+    cell_edges,
+    merge_alpha,
+    pack_colors,
+    size_edges,
+    split_alpha,
+    unpack_colors,
+)
+from pixel_gan.inference.images import has_alpha, upscale_array
+from pixel_gan.inference.palettes import PaletteSpec, resolve_palette
+from pixel_gan.metrics.pixel_art import detect_cell_size
 
 # 4x4 Bayer threshold map, values 0..15.
 BAYER4 = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]], dtype=np.float32)
@@ -29,166 +39,8 @@ BAYER4 = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]]
 _KMEANS_MAX_POINTS = 20000
 
 
-# --------------------------------------------------------------------------- alpha
-
-
-def split_alpha(rgba: np.ndarray, threshold: int = 128) -> tuple[np.ndarray, np.ndarray | None]:
-    """(H, W, 4) -> (rgb (H, W, 3), mask (H, W) bool = alpha >= threshold).
-
-    An (H, W, 3) input gives mask None, so callers can treat RGB and RGBA alike.
-    """
-    rgba = np.asarray(rgba)
-    if rgba.ndim != 3 or rgba.shape[2] not in (3, 4) or rgba.dtype != np.uint8:
-        raise ValueError(f"expected uint8 (H, W, 3|4), got {rgba.dtype} {rgba.shape}")
-    if rgba.shape[2] == 3:
-        return rgba, None
-    return np.ascontiguousarray(rgba[..., :3]), rgba[..., 3] >= threshold
-
-
-def merge_alpha(rgb: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-    """Inverse of :func:`split_alpha`: alpha 255 where mask, else 0 (and RGB zeroed there)."""
-    if mask is None:
-        return rgb
-    rgb = rgb.copy()
-    rgb[~mask] = 0
-    alpha = np.where(mask, 255, 0).astype(np.uint8)
-    return np.concatenate([rgb, alpha[..., None]], axis=2)
-
-
-# --------------------------------------------------------------------------- grid
-
-
-def cell_edges(n: int, cell: int) -> np.ndarray:
-    """Cell boundaries along one axis for square cells of `cell` px at offset 0.
-
-    A trailing partial cell is kept as its own cell if it is at least half a
-    cell wide, and cropped otherwise (it is more likely a border than content).
-    """
-    if cell < 1:
-        raise ValueError(f"cell must be >= 1, got {cell}")
-    if n <= cell:
-        return np.array([0, n])
-    edges = np.arange(0, n + 1, cell)
-    rem = n - edges[-1]
-    if rem and 2 * rem >= cell:
-        edges = np.append(edges, n)
-    return edges
-
-
-def size_edges(n: int, m: int) -> np.ndarray:
-    """Boundaries that split n px into m near-equal cells (target native size m)."""
-    if not 1 <= m <= n:
-        raise ValueError(f"target size {m} must be in 1..{n} (snapping cannot add pixels)")
-    return np.round(np.linspace(0, n, m + 1)).astype(np.int64)
-
-
-def _cell_ids(ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    """Flat cell index of every pixel of the covered (cropped) region."""
-    rows = np.repeat(np.arange(len(ys) - 1), np.diff(ys))
-    cols = np.repeat(np.arange(len(xs) - 1), np.diff(xs))
-    return (rows[:, None] * (len(xs) - 1) + cols[None, :]).ravel()
-
-
-def _cell_median(values: np.ndarray, cells: np.ndarray, n_cells: int) -> np.ndarray:
-    """Per-cell, per-channel lower median of uint8 values (N, C) -> (n_cells, C).
-
-    The lower median is always a value present in the cell, so a cell split
-    50/50 between two colours never averages them into a third.
-    """
-    counts = np.bincount(cells, minlength=n_cells)
-    starts = np.cumsum(counts) - counts
-    pick = starts + np.maximum(counts - 1, 0) // 2
-    out = np.zeros((n_cells, values.shape[1]), dtype=np.uint8)
-    filled = counts > 0
-    for c in range(values.shape[1]):
-        keys = np.sort(cells.astype(np.int64) * 256 + values[:, c])
-        if len(keys):
-            out[filled, c] = (keys[pick[filled]] % 256).astype(np.uint8)
-    return out
-
-
-def _pack(values: np.ndarray) -> np.ndarray:
-    """(N, C<=4) uint8 -> int64 colour codes."""
-    code = np.zeros(len(values), dtype=np.int64)
-    for c in range(values.shape[1]):
-        code = (code << 8) | values[:, c].astype(np.int64)
-    return code
-
-
-def _unpack(code: np.ndarray, channels: int) -> np.ndarray:
-    """Inverse of :func:`_pack`."""
-    shifts = 8 * np.arange(channels - 1, -1, -1)
-    return ((code[:, None] >> shifts[None, :]) & 255).astype(np.uint8)
-
-
-def _cell_mode(values: np.ndarray, cells: np.ndarray, n_cells: int) -> np.ndarray:
-    """Per-cell most frequent colour (N, C) -> (n_cells, C).
-
-    Ties go to the colour closest (L1) to the cell's per-channel median, so a
-    noisy cell where every pixel is unique returns its most central pixel
-    rather than an arbitrary one.
-    """
-    channels = values.shape[1]
-    if not len(values):  # every pixel masked out (a fully transparent image)
-        return np.zeros((n_cells, channels), dtype=np.uint8)
-    median = _cell_median(values, cells, n_cells)
-    key = (cells.astype(np.int64) << (8 * channels)) | _pack(values)
-    uniq, count = np.unique(key, return_counts=True)
-    ucell = uniq >> (8 * channels)
-    ucolor = _unpack(uniq & ((1 << (8 * channels)) - 1), channels)
-    dist = np.abs(ucolor.astype(np.int64) - median[ucell].astype(np.int64)).sum(axis=1)
-    score = count * (256 * channels + 1) - dist
-    order = np.lexsort((score, ucell))
-    ucell, ucolor = ucell[order], ucolor[order]
-    last = np.flatnonzero(np.r_[ucell[1:] != ucell[:-1], True])
-    out = np.zeros((n_cells, channels), dtype=np.uint8)
-    out[ucell[last]] = ucolor[last]
-    return out
-
-
-def block_reduce(
-    img: np.ndarray,
-    ys: np.ndarray,
-    xs: np.ndarray,
-    method: SnapMethod = "mode",
-    valid: np.ndarray | None = None,
-) -> np.ndarray:
-    """One colour per grid cell: (H, W, C) uint8 -> (len(ys)-1, len(xs)-1, C) uint8.
-
-    Cells are [ys[i], ys[i+1]) x [xs[j], xs[j+1]); pixels outside the last
-    boundary are ignored. `valid` (H, W) bool excludes pixels (transparent
-    ones); a cell with no valid pixel gets colour 0.
-    """
-    h, w = len(ys) - 1, len(xs) - 1
-    region = img[ys[0] : ys[-1], xs[0] : xs[-1]]
-    values = region.reshape(-1, img.shape[2])
-    cells = _cell_ids(ys, xs)
-    if valid is not None:
-        keep = valid[ys[0] : ys[-1], xs[0] : xs[-1]].ravel()
-        values, cells = values[keep], cells[keep]
-    if method == "mode":
-        out = _cell_mode(values, cells, h * w)
-    elif method == "median":
-        out = _cell_median(values, cells, h * w)
-    else:
-        raise ValueError(f"method must be 'mode' or 'median', got {method!r}")
-    return out.reshape(h, w, img.shape[2])
-
-
-def block_majority(mask: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    """Per-cell majority of a bool mask (ties count as True) -> (h, w) bool."""
-    h, w = len(ys) - 1, len(xs) - 1
-    cells = _cell_ids(ys, xs)
-    region = mask[ys[0] : ys[-1], xs[0] : xs[-1]].ravel()
-    on = np.bincount(cells, weights=region, minlength=h * w)
-    total = np.bincount(cells, minlength=h * w)
-    return (2 * on >= total).reshape(h, w)
-
-
 def _detect_cell(rgb: np.ndarray, mask: np.ndarray | None) -> int:
     """Cell size via the metric's detector; transparent pixels read as black."""
-    from pixel_gan.metrics.pixel_art import detect_cell_size
-
     if mask is not None:
         rgb = np.where(mask[..., None], rgb, 0).astype(np.uint8)
     return detect_cell_size(rgb)
@@ -291,8 +143,8 @@ def kmeans_palette(pixels: np.ndarray, n_colors: int, seed: int = 0, max_iter: i
         raise ValueError("cannot fit a palette to zero pixels")
     if n_colors < 1:
         raise ValueError(f"n_colors must be >= 1, got {n_colors}")
-    codes, counts = np.unique(_pack(pixels), return_counts=True)
-    colors = _unpack(codes, 3)
+    codes, counts = np.unique(pack_colors(pixels), return_counts=True)
+    colors = unpack_colors(codes, 3)
     if len(colors) <= n_colors:
         return colors[np.argsort(-counts, kind="stable")]
     rng = np.random.default_rng(seed)
@@ -358,30 +210,13 @@ def quantize(
     if dither:
         values = values + (_bayer_offsets(*rgb.shape[:2]) * _dither_spread(palette))[..., None]
     values = np.clip(np.round(values), 0, 255).astype(np.uint8).reshape(-1, 3)
-    codes, inverse = np.unique(_pack(values), return_inverse=True)
-    index = nearest_palette_index(_unpack(codes, 3), palette)[inverse.ravel()]
+    codes, inverse = np.unique(pack_colors(values), return_inverse=True)
+    index = nearest_palette_index(unpack_colors(codes, 3), palette)[inverse.ravel()]
     out = palette[index].reshape(rgb.shape)
     return merge_alpha(out, mask)
 
 
-def upscale(img: np.ndarray, k: int) -> np.ndarray:
-    """Nearest-neighbour x k: (H, W[, C]) -> (k*H, k*W[, C]); every pixel becomes a k x k block."""
-    return _repeat_pixels(np.asarray(img), k)
-
-
-def _repeat_pixels(img: np.ndarray, k: int) -> np.ndarray:
-    """Body of :func:`upscale` (separate so `pixelize` can take an `upscale` argument)."""
-    if k < 1:
-        raise ValueError(f"upscale factor must be >= 1, got {k}")
-    return img if k == 1 else np.repeat(np.repeat(img, k, axis=0), k, axis=1)
-
-
 # --------------------------------------------------------------------------- pipeline
-
-
-def _has_alpha(image: Image.Image) -> bool:
-    """True for modes that carry transparency (RGBA, LA, PA, P with a transparent index)."""
-    return image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
 
 
 def _to_array(image: Image.Image | np.ndarray) -> np.ndarray:
@@ -389,7 +224,7 @@ def _to_array(image: Image.Image | np.ndarray) -> np.ndarray:
     if isinstance(image, np.ndarray):
         split_alpha(image)  # validates dtype and shape
         return image
-    return np.asarray(image.convert("RGBA" if _has_alpha(image) else "RGB"))
+    return np.asarray(image.convert("RGBA" if has_alpha(image) else "RGB"))
 
 
 def _split_palette_arg(palette, n_colors: int | None) -> tuple[np.ndarray | None, int | None]:
@@ -418,7 +253,7 @@ def pixelize(
 ) -> Image.Image:
     """Grid snap -> quantize -> nearest upscale, in one call (what the CLI and app use).
 
-    `palette` is a (K, 3) array or a spec for :func:`pixel_gan.palettes.resolve_palette`
+    `palette` is a (K, 3) array or a spec for :func:`pixel_gan.inference.palettes.resolve_palette`
     (name, file, or "16" for k-means); with neither palette nor n_colors the
     colours are left as snapped. `size` is the native (width, height). Images
     with transparency come back RGBA with alpha in {0, 255}; others come back RGB.
@@ -428,7 +263,14 @@ def pixelize(
     snapped = snap_to_grid(arr, cell=cell, size=size, method=method, alpha_threshold=alpha_threshold)
     if fixed is not None or n is not None:
         snapped = quantize(snapped, palette=fixed, n_colors=n, dither=dither, seed=seed)
-    return Image.fromarray(_repeat_pixels(snapped, int(upscale)))
+    return Image.fromarray(upscale_array(snapped, int(upscale)))
+
+
+def quantize_native(native: Image.Image, palette: PaletteSpec, dither: bool = False, seed: int = 0) -> Image.Image:
+    """Palette step at native size (one dither cell = one art pixel); ``palette`` None keeps the colours."""
+    if palette is None:
+        return native
+    return pixelize(native, size=native.size, palette=palette, dither=dither, seed=seed)
 
 
 class PaletteLock:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pixel_gan.pixelize import block_reduce, cell_edges, snap_to_grid
+from pixel_gan.inference.grid import block_reduce, cell_edges
 
 DEFAULT_TOL = 2.0 / 255.0
 DEFAULT_EDGE_TOL = 16.0 / 255.0
@@ -306,7 +306,8 @@ def isolated_pixel_rate(
     u8 = to_uint8(x)
     rates = []
     for img, c in zip(u8, _per_image_cells(cell, len(u8)), strict=True):
-        native = snap_to_grid(img, cell=c) if c != 1 else img
+        c = detect_cell_size(img) if c is None else c
+        native = block_reduce(img, cell_edges(img.shape[0], c), cell_edges(img.shape[1], c)) if c != 1 else img
         rates.append(_isolated_fraction(native, connectivity, tol))
     return torch.tensor(rates)
 

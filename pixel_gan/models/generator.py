@@ -18,11 +18,11 @@ from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
 from peft import LoraConfig
 from torch import Tensor, nn
 
+from pixel_gan.models import DIRECTIONS
 from pixel_gan.models.backbone import Backbone
 from pixel_gan.models.vae import SkipVAE
 
 Direction = Literal["a2b", "b2a"]
-DIRECTIONS: tuple[str, str] = ("a2b", "b2a")
 
 UNET_LORA_PATTERNS = (
     "to_k",

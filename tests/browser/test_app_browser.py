@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pixel_gan.palettes import get_palette
+from pixel_gan.inference.palettes import get_palette
 
 pytestmark = pytest.mark.browser
 
@@ -73,7 +73,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, tiny_export):
-    from pixel_gan.app import build_app, launch_app
+    from pixel_gan.ui.app import build_app, launch_app
 
     root = tmp_path_factory.mktemp("browser")
     # A real translator makes a better README picture; the tiny one proves the UI works.

@@ -9,9 +9,9 @@ from safetensors.torch import load_file, save_file
 
 
 def test_untrained_translator_is_the_step0_generator_whatever_the_seed(tiny_export, tiny_dir, tmp_path: Path) -> None:
+    from pixel_gan.inference.translator import Translator
     from pixel_gan.models.backbone import load_backbone
     from pixel_gan.models.generator import CycleGANTurbo, LoraSettings
-    from pixel_gan.translate import Translator
 
     export = tiny_export(tmp_path / "run")
     weights = export / "model.safetensors"

@@ -82,7 +82,8 @@ def data_module_message(case: FileCase, path: Path) -> str:
 def translate_message(case: FileCase, path: Path) -> str:
     """``pixel-gan translate --input <file>``: the one line printed for a file that fails."""
     from pixel_gan.data.images import ImageLoadError, display_path
-    from pixel_gan.translate import UsageError, gather_inputs, load_image
+    from pixel_gan.inference.batch import UsageError, gather_inputs
+    from pixel_gan.inference.images import load_image
 
     try:
         [source] = gather_inputs([str(path)])
@@ -109,8 +110,8 @@ def app_message(case: FileCase, path: Path, app) -> str:
 def bad_input_rows() -> list[str]:
     import gradio  # noqa: F401 - the app's errors are gradio errors
 
-    from pixel_gan.app import PixelApp, TranslatorEntry
     from pixel_gan.data.images import load_rgb
+    from pixel_gan.ui.app import PixelApp, TranslatorEntry
 
     rows = ["| case | input | data module (training) | `pixel-gan translate` | app |", "|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as work, warnings.catch_warnings():

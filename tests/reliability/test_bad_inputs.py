@@ -16,9 +16,10 @@ import torch
 from bad_input_cases import CASE_IDS, FILE_CASES, FileCase, good_image
 from PIL import Image
 
+from pixel_gan.cli.translate import main
 from pixel_gan.data.datamodule import UnpairedDataModule
 from pixel_gan.data.images import ImageLoadError, display_path, load_rgb
-from pixel_gan.translate import Translator, main
+from pixel_gan.inference.translator import Translator
 
 gr = pytest.importorskip("gradio")
 
@@ -43,7 +44,7 @@ def loaded_once(export_dir):
 
 @pytest.fixture(scope="module")
 def app(export_dir, loaded_once, tmp_path_factory):
-    from pixel_gan.app import build_app
+    from pixel_gan.ui.app import build_app
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADIO_TEMP_DIR", "unset")

@@ -12,8 +12,8 @@ import torch
 import yaml
 from safetensors.torch import load_file, save_file
 
-from pixel_gan.export import save_translator
-from pixel_gan.translate import main as translate
+from pixel_gan.cli.translate import main as translate
+from pixel_gan.inference.export import save_translator
 
 
 # --- a step that leaves a non-finite weight is rolled back ----------------------------------------

@@ -12,10 +12,10 @@ import pytest
 from broken_files import png_header_only, tree_hashes, user_dataset
 from PIL import Image
 
+from pixel_gan.cli.translate import main as translate
 from pixel_gan.data.datamodule import UnpairedDataModule
 from pixel_gan.data.demo_cache import MARKER, DemoDataError, ensure_demo_dataset, owns_demo_root
 from pixel_gan.safe_io import OutputIsInputError, write_file
-from pixel_gan.translate import main as translate
 
 SMALL = {"n_train": 2, "n_test": 1, "size": 32}
 

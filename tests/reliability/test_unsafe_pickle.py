@@ -17,7 +17,7 @@ import torch
 import yaml
 from unsafe_payloads import marker_for, python_yaml, torch_pickle
 
-from pixel_gan.export import CONFIG_NAME, WEIGHTS_NAME
+from pixel_gan.inference.export import CONFIG_NAME, WEIGHTS_NAME
 
 TRANSLATOR_META = {
     "model": {"name": "tiny", "backbone": "tiny", "pretrained": None, "lora": {}},
@@ -60,7 +60,7 @@ def ckpt_path_check(path: Path) -> None:
 
 
 def convert_original(path: Path) -> None:
-    from pixel_gan.convert import load_original
+    from pixel_gan.inference.import_original import load_original
 
     load_original(path)
 
@@ -126,7 +126,8 @@ def evil_translator(folder: Path, part: str) -> Path:
     "part, message", [("weights", "is not a safetensors file"), ("config", "is not a plain translator config")]
 )
 def test_a_translator_carrying_code_is_refused_by_the_api_and_the_cli(part, message, tmp_path, capsys):
-    from pixel_gan.translate import Translator, main
+    from pixel_gan.cli.translate import main
+    from pixel_gan.inference.translator import Translator
 
     folder = tmp_path / "run" / "translator"
     marker = evil_translator(folder, part)
@@ -146,7 +147,7 @@ def test_a_translator_carrying_code_is_refused_by_the_api_and_the_cli(part, mess
 
 def test_the_app_leaves_out_or_refuses_a_translator_carrying_code(tmp_path, tiny_export):
     gr = pytest.importorskip("gradio")
-    from pixel_gan.app import build_app
+    from pixel_gan.ui.app import build_app
 
     outputs = tmp_path / "outputs"
     tiny_export(outputs / "good")

@@ -1,0 +1,1 @@
+"""The Gradio web UI (``pixel-gan app``): compare exported translators on your own images."""
