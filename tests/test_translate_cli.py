@@ -48,6 +48,12 @@ def one_load(monkeypatch, translator):
     monkeypatch.setattr(Translator, "from_pretrained", classmethod(lambda cls, *a, **k: translator))
 
 
+def convert(checkpoint: Path, inputs: Path | list[Path], output: Path, *options: str) -> int:
+    """``pixel-gan translate --checkpoint C --input I... --output O OPTIONS``: the exit code."""
+    paths = inputs if isinstance(inputs, list) else [inputs]
+    return main(["--checkpoint", str(checkpoint), "--input", *map(str, paths), "--output", str(output), *options])
+
+
 def colours(path: Path) -> set[tuple[int, ...]]:
     a = np.asarray(Image.open(path))
     return {tuple(c) for c in a.reshape(-1, a.shape[2])}
@@ -76,7 +82,7 @@ def test_folder_with_bad_files_converts_the_rest(run_dir, tmp_path, capsys):
     (src / "notes.png").write_text("this is not an image\n")
     (src / "empty.png").write_bytes(b"")
 
-    code = main(["--checkpoint", str(run_dir), "--input", str(src), "--output", str(out), "--batch-size", "2"])
+    code = convert(run_dir, src, out, "--batch-size", "2")
 
     captured = capsys.readouterr()
     assert code == 1
@@ -92,22 +98,8 @@ def test_folder_with_bad_files_converts_the_rest(run_dir, tmp_path, capsys):
 def test_pico8_outputs_native_and_upscaled(one_load, run_dir, tmp_path, capsys):
     out = tmp_path / "out"
     photo(5).save(tmp_path / "a.png")
-    code = main(
-        [
-            "--checkpoint",
-            str(run_dir / "translator"),
-            "--input",
-            str(tmp_path / "a.png"),
-            "--output",
-            str(out),
-            "--resolution",
-            "16",
-            "--palette",
-            "pico8",
-            "--upscale",
-            "4",
-            "--dither",
-        ]
+    code = convert(
+        run_dir / "translator", tmp_path / "a.png", out, *"--resolution 16 --palette pico8 --upscale 4 --dither".split()
     )
     assert code == 0, capsys.readouterr().err
     native, big = np.asarray(Image.open(out / "a.png")), np.asarray(Image.open(out / "a_x4.png"))
@@ -121,25 +113,7 @@ def test_kmeans_palette_is_shared_across_frames(one_load, run_dir, tmp_path):
     src.mkdir()
     for i in range(4):
         photo(10 + i).save(src / f"frame{i:02d}.png")
-    assert (
-        main(
-            [
-                "--checkpoint",
-                str(run_dir),
-                "--input",
-                str(src),
-                "--output",
-                str(out),
-                "--resolution",
-                "16",
-                "--palette",
-                "4",
-                "--batch-size",
-                "3",
-            ]
-        )
-        == 0
-    )
+    assert convert(run_dir, src, out, "--resolution", "16", "--palette", "4", "--batch-size", "3") == 0
     per_frame = [colours(out / f"frame{i:02d}.png") for i in range(4)]
     assert all(len(c) <= 4 for c in per_frame)
     assert len(set().union(*per_frame)) <= 4  # one palette for the whole folder
@@ -171,25 +145,7 @@ def test_rgba_input_keeps_binary_alpha(one_load, run_dir, tmp_path):
     rgba.putalpha(Image.fromarray(alpha))
     rgba.save(tmp_path / "sprite.png")
     out = tmp_path / "out"
-    assert (
-        main(
-            [
-                "--checkpoint",
-                str(run_dir),
-                "--input",
-                str(tmp_path / "sprite.png"),
-                "--output",
-                str(out),
-                "--resolution",
-                "16",
-                "--palette",
-                "pico8",
-                "--upscale",
-                "2",
-            ]
-        )
-        == 0
-    )
+    assert convert(run_dir, tmp_path / "sprite.png", out, *"--resolution 16 --palette pico8 --upscale 2".split()) == 0
     result = np.asarray(Image.open(out / "sprite.png"))
     assert result.shape == (16, 16, 4)
     assert set(np.unique(result[..., 3])) <= {0, 255}
@@ -201,17 +157,7 @@ def test_rgba_input_keeps_binary_alpha(one_load, run_dir, tmp_path):
 def test_same_output_name_is_refused(one_load, run_dir, tmp_path, capsys):
     photo(8).save(tmp_path / "a.png")
     photo(9).save(tmp_path / "a.jpg")
-    code = main(
-        [
-            "--checkpoint",
-            str(run_dir),
-            "--input",
-            str(tmp_path / "a.png"),
-            str(tmp_path / "a.jpg"),
-            "--output",
-            str(tmp_path / "out"),
-        ]
-    )
+    code = convert(run_dir, [tmp_path / "a.png", tmp_path / "a.jpg"], tmp_path / "out")
     assert code == 1
     assert "a.jpg: same output name as" in capsys.readouterr().err
 

@@ -127,10 +127,7 @@ class Translator:
 
     def save_pretrained(self, out_dir: str | Path) -> Path:
         """Write ``model.safetensors`` (the trained tensors) + ``translator.yaml`` (this config)."""
-        params = dict(self.generator.named_parameters())
-        state = {name: params[name] for name in self.trained_names}
-        state.update(emb_a2b=self.generator.emb_a2b, emb_b2a=self.generator.emb_b2a)
-        return write_translator(out_dir, state, self.config)
+        return write_translator(out_dir, self.generator.trainable_state_dict(self.trained_names), self.config)
 
     def _preset(self, edge_preset: EdgePresetSpec) -> EdgePreset:
         """The training preset by default; a name or config mapping overrides it."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -251,10 +251,14 @@ class CycleGANTurbo(nn.Module):
     def trainable_parameters(self) -> list[nn.Parameter]:
         return [p for p in self.parameters() if p.requires_grad]
 
-    def trainable_state_dict(self) -> dict[str, Tensor]:
-        """LoRA, skip convs, conv_in and the two caption embeddings: everything not in the base."""
+    def trainable_state_dict(self, names: Sequence[str] | None = None) -> dict[str, Tensor]:
+        """LoRA, skip convs, conv_in and the two caption embeddings: everything not in the base.
+
+        ``names``: the parameters to take, for a generator frozen after training (default: those
+        that require grad now).
+        """
         params = dict(self.named_parameters())
-        state = {n: params[n].detach() for n in self.trainable_names()}
+        state = {n: params[n].detach() for n in (self.trainable_names() if names is None else names)}
         state["emb_a2b"] = self.emb_a2b
         state["emb_b2a"] = self.emb_b2a
         return state

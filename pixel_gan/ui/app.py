@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pixel_gan.inference.images import Resolution
 from pixel_gan.ui.choices import (
     A2B,
     CSS,
@@ -53,7 +54,7 @@ __all__ = ["PixelApp", "TranslatorEntry", "build_app", "find_translators", "laun
 class Settings:
     """One conversion request, validated."""
 
-    resolution: int | str | None
+    resolution: Resolution
     edge_preset: str | None
     palette: Any
     dither: bool

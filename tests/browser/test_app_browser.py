@@ -14,25 +14,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
-from pixel_gan.inference.palettes import get_palette
+from reference_palettes import PICO8_SET
+from ui_support import CHROMIUM_ARGS, build_test_app
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = os.environ.get("PIXEL_GAN_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # The README picture: written only on request (PIXEL_GAN_UPDATE_SCREENSHOT=1), so a test run leaves the tree as it was.
 README_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "ui.png"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 WAIT_MS = 90_000
-PICO8 = {tuple(c) for c in get_palette("pico8")}
+PICO8 = PICO8_SET
 
 
 def scene(size: int = 160) -> Image.Image:
@@ -73,7 +65,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, tiny_export):
-    from pixel_gan.ui.app import build_app, launch_app
+    from pixel_gan.ui.app import launch_app
 
     root = tmp_path_factory.mktemp("browser")
     # A real translator makes a better README picture; the tiny one proves the UI works.
@@ -85,18 +77,15 @@ def server(tmp_path_factory, tiny_export):
     examples.mkdir()
     scene().save(examples / "landscape.png")
     scene(120).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(examples / "flipped.png")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRADIO_TEMP_DIR", "unset")
-        mp.setenv("GRADIO_EXAMPLES_CACHE", "unset")
-        blocks = build_app(
-            [export.parent], outputs_root=None, work_dir=root / "work", examples_dir=examples, device="cpu"
-        )
-        port = free_port()
-        launch_app(blocks, port=port, prevent_thread_lock=True, quiet=True)
-        try:
-            yield f"http://127.0.0.1:{port}/", examples / "landscape.png"
-        finally:
-            blocks.close()
+    blocks = build_test_app(
+        [export.parent], outputs_root=None, work_dir=root / "work", examples_dir=examples, device="cpu"
+    )
+    port = free_port()
+    launch_app(blocks, port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/", examples / "landscape.png"
+    finally:
+        blocks.close()
 
 
 def choose(page, elem_id: str, option: str) -> None:

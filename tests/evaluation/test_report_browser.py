@@ -15,18 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from ui_support import CHROMIUM_ARGS
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--hide-scrollbars",
-    "--force-device-scale-factor=1",
-]
+REPORT_ARGS = ["--headless", *CHROMIUM_ARGS, "--hide-scrollbars", "--force-device-scale-factor=1"]
 
 
 def chromium() -> str | None:
@@ -73,7 +64,7 @@ def test_report_renders_with_images_in_headless_chromium(evaluated, tmp_path: Pa
     result = subprocess.run(
         [
             browser,
-            *CHROMIUM_ARGS,
+            *REPORT_ARGS,
             f"--user-data-dir={tmp_path / 'profile'}",
             f"--screenshot={shot}",
             "--window-size=1200,1600",

@@ -15,6 +15,7 @@ import pytest
 import torch
 from bad_input_cases import CASE_IDS, FILE_CASES, FileCase, good_image
 from PIL import Image
+from ui_support import build_test_app
 
 from pixel_gan.cli.translate import main
 from pixel_gan.data.datamodule import UnpairedDataModule
@@ -44,12 +45,7 @@ def loaded_once(export_dir):
 
 @pytest.fixture(scope="module")
 def app(export_dir, loaded_once, tmp_path_factory):
-    from pixel_gan.ui.app import build_app
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRADIO_TEMP_DIR", "unset")
-        mp.setenv("GRADIO_EXAMPLES_CACHE", "unset")
-        yield build_app([export_dir], None, work_dir=tmp_path_factory.mktemp("app"), device="cpu").pixel_app
+    return build_test_app([export_dir], None, work_dir=tmp_path_factory.mktemp("app"), device="cpu").pixel_app
 
 
 def orientation(size: tuple[int, int]) -> int:

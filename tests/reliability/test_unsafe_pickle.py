@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from ui_support import build_test_app
 from unsafe_payloads import marker_for, python_yaml, torch_pickle
 
 from pixel_gan.inference.export import CONFIG_NAME, WEIGHTS_NAME
@@ -147,16 +148,11 @@ def test_a_translator_carrying_code_is_refused_by_the_api_and_the_cli(part, mess
 
 def test_the_app_leaves_out_or_refuses_a_translator_carrying_code(tmp_path, tiny_export):
     gr = pytest.importorskip("gradio")
-    from pixel_gan.ui.app import build_app
-
     outputs = tmp_path / "outputs"
     tiny_export(outputs / "good")
     bad_config = evil_translator(outputs / "bad-config" / "translator", "config")
     bad_weights = evil_translator(outputs / "bad-weights" / "translator", "weights")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRADIO_TEMP_DIR", "unset")
-        mp.setenv("GRADIO_EXAMPLES_CACHE", "unset")
-        app = build_app([], outputs, work_dir=tmp_path / "work", device="cpu").pixel_app
+    app = build_test_app([], outputs, work_dir=tmp_path / "work", device="cpu").pixel_app
     labels = list(app.entries)
     assert len(labels) == 2 and not any("bad-config" in label for label in labels)  # its yaml is never built
     [evil] = [label for label in labels if "bad-weights" in label]
