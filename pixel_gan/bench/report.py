@@ -128,7 +128,7 @@ def markdown_report(result: dict[str, Any]) -> str:
     lines = [
         "# Training-step benchmarks",
         "",
-        "Written by `python -m pixel_gan.bench` (see `pixel_gan/bench.py` for how each figure is measured).",
+        "Written by `python -m pixel_gan.bench` (see `pixel_gan/bench/harness.py` for how each figure is measured).",
         "",
         "## Machine",
         "",

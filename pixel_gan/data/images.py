@@ -194,6 +194,11 @@ def load_rgb(path: str | os.PathLike[str]) -> Image.Image:
         raise ImageLoadError(path, describe_load_error(path, error)) from error
 
 
+def has_alpha(image: Image.Image) -> bool:
+    """Modes that carry transparency (RGBA, LA, PA, or a palette image with a transparent index)."""
+    return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+
+
 def _to_rgb(image: Image.Image) -> Image.Image:
     """Any Pillow mode -> RGB; transparency composited onto white, 16-bit scaled to 8-bit."""
     if image.mode == "RGB" and "transparency" not in image.info:
@@ -201,8 +206,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     if image.mode.startswith("I") or image.mode == "F":
         sixteen_bit = image.mode.startswith("I;16")
         return Image.fromarray(_to_uint8(np.asarray(image), sixteen_bit)).convert("RGB")
-    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
-    if has_alpha:
+    if has_alpha(image):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, _BACKGROUND + (255,))
         return Image.alpha_composite(background, rgba).convert("RGB")

@@ -175,8 +175,9 @@ def slug(text: str) -> str:
 
 def upscale_for_display(image: Image.Image, display_px: int) -> Image.Image:
     """Nearest-upscale by a whole factor so the longer side reaches about ``display_px``: pixels stay sharp."""
-    k = max(1, round(display_px / max(image.size)))
-    return image if k == 1 else image.resize((image.width * k, image.height * k), Image.Resampling.NEAREST)
+    from pixel_gan.inference.images import upscaled
+
+    return upscaled(image, max(1, round(display_px / max(image.size))))
 
 
 def fit_for_display(image: Image.Image, display_px: int) -> Image.Image:

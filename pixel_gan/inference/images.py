@@ -1,7 +1,8 @@
 """Image I/O around the translator: transparency, working sizes, exact upscaling, ``--resolution``.
 
-One definition of each: :func:`has_alpha`, :func:`upscaled` (with its size limit) and the
-direction names (those of the generator).
+One definition of each: :func:`upscaled` (with its size limit), the transparency test
+(:func:`pixel_gan.data.images.has_alpha`, which decoding uses too) and the direction names
+(:data:`pixel_gan.models.DIRECTIONS`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageOps
 
-from pixel_gan.data.images import ImageLoadError, load_rgb
+from pixel_gan.data.images import ImageLoadError, has_alpha, load_rgb
 from pixel_gan.models import DIRECTIONS
 
 __all__ = ["DIRECTIONS", "has_alpha", "load_image", "upscaled", "parse_resolution"]
@@ -21,11 +22,6 @@ Resolution = int | Literal["auto"] | None
 OutputSize = Literal["native", "input"]
 MAX_OUTPUT_PIXELS = 256_000_000  # an upscaled result of at most ~1 GB (RGBA) is allocated
 _WHITE = (255, 255, 255, 255)  # transparent pixels are translated as if on white, like training data
-
-
-def has_alpha(image: Image.Image) -> bool:
-    """Modes that carry transparency (RGBA, LA, PA, or a palette image with a transparent index)."""
-    return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
 
 
 def split_composite(image: Image.Image) -> tuple[Image.Image, Image.Image | None]:
