@@ -137,12 +137,13 @@ def broken_translator(tiny_export, run: Path, case: str) -> Path:
         "empty-prompts": {"prompts": []},
         "blank-prompt": {"prompts": ["a photo", " "]},
     }[case]
-    export = tiny_export(run, **{k: v for k, v in meta.items() if k != "model_lora"})
+    export = tiny_export(run)  # the writer refuses these configs: the yaml is edited on disk afterwards
+    path = export / "translator.yaml"
+    data = yaml.safe_load(path.read_text())
+    data.update({k: v for k, v in meta.items() if k != "model_lora"})
     if "model_lora" in meta:
-        path = export / "translator.yaml"
-        data = yaml.safe_load(path.read_text())
         data["model"]["lora"] = meta["model_lora"]
-        path.write_text(yaml.safe_dump(data))
+    path.write_text(yaml.safe_dump(data))
     return export
 
 
@@ -172,4 +173,10 @@ def test_a_broken_translator_is_refused_with_one_line(tiny_export, tmp_path, cap
 def test_non_finite_weights_are_never_exported(tmp_path):
     with pytest.raises(ValueError, match="tensors hold NaN/inf"):
         save_translator(tmp_path / "translator", {"w": torch.tensor([1.0, float("inf")])}, {"model": {}})
+    assert not (tmp_path / "translator").exists()
+
+
+def test_an_impossible_config_is_never_exported(tmp_path):
+    with pytest.raises(ValueError, match="resolution must be a positive multiple of 8, got 12"):
+        save_translator(tmp_path / "translator", {"w": torch.ones(2)}, {"model": {}, "resolution": 12})
     assert not (tmp_path / "translator").exists()
