@@ -13,9 +13,9 @@ from PIL import Image
 
 gr = pytest.importorskip("gradio")
 
-from ui_support import build_test_app  # noqa: E402
+from ui_support import gradio_env_restored  # noqa: E402
 
-from pixel_gan.ui.app import PixelApp, find_translators, launch_app  # noqa: E402 - after the gradio skip
+from pixel_gan.ui.app import PixelApp, build_app, find_translators, launch_app  # noqa: E402 - after the gradio skip
 
 
 def free_port() -> int:
@@ -51,16 +51,17 @@ def extra_dir(tmp_path_factory, tiny_export) -> Path:
 @pytest.fixture(scope="module")
 def app(outputs_root, extra_dir, tmp_path_factory):
     """The app with small limits; Gradio's folder variables are restored afterwards."""
-    blocks = build_test_app(
-        [extra_dir],
-        outputs_root,
-        work_dir=tmp_path_factory.mktemp("work"),
-        examples_dir=None,
-        max_bytes=200_000,
-        max_pixels=300 * 300,
-        device="cpu",
-    )
-    return blocks.pixel_app
+    with gradio_env_restored():
+        blocks = build_app(
+            [extra_dir],
+            outputs_root,
+            work_dir=tmp_path_factory.mktemp("work"),
+            examples_dir=None,
+            max_bytes=200_000,
+            max_pixels=300 * 300,
+            device="cpu",
+        )
+        yield blocks.pixel_app
 
 
 def upload(app: PixelApp, image: Image.Image, name: str = "photo.png") -> str:

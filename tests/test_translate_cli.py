@@ -99,7 +99,10 @@ def test_pico8_outputs_native_and_upscaled(one_load, run_dir, tmp_path, capsys):
     out = tmp_path / "out"
     photo(5).save(tmp_path / "a.png")
     code = convert(
-        run_dir / "translator", tmp_path / "a.png", out, *"--resolution 16 --palette pico8 --upscale 4 --dither".split()
+        run_dir / "translator",
+        tmp_path / "a.png",
+        out,
+        *["--resolution", "16", "--palette", "pico8", "--upscale", "4", "--dither"],
     )
     assert code == 0, capsys.readouterr().err
     native, big = np.asarray(Image.open(out / "a.png")), np.asarray(Image.open(out / "a_x4.png"))
@@ -145,7 +148,10 @@ def test_rgba_input_keeps_binary_alpha(one_load, run_dir, tmp_path):
     rgba.putalpha(Image.fromarray(alpha))
     rgba.save(tmp_path / "sprite.png")
     out = tmp_path / "out"
-    assert convert(run_dir, tmp_path / "sprite.png", out, *"--resolution 16 --palette pico8 --upscale 2".split()) == 0
+    assert (
+        convert(run_dir, tmp_path / "sprite.png", out, *["--resolution", "16", "--palette", "pico8", "--upscale", "2"])
+        == 0
+    )
     result = np.asarray(Image.open(out / "sprite.png"))
     assert result.shape == (16, 16, 4)
     assert set(np.unique(result[..., 3])) <= {0, 255}

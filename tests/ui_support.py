@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -17,11 +18,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-def build_test_app(*args: Any, **kwargs: Any) -> Any:
-    """``build_app(...)``: it points Gradio's folder variables at its work folder; they are put back after."""
-    from pixel_gan.ui.app import build_app
-
+@contextmanager
+def gradio_env_restored() -> Iterator[None]:
+    """``build_app`` points Gradio's folder variables at its work folder, and the server reads them
+    while it serves: build and serve inside this block, and they are put back after it."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADIO_TEMP_DIR", "unset")
         mp.setenv("GRADIO_EXAMPLES_CACHE", "unset")
-        return build_app(*args, **kwargs)
+        yield

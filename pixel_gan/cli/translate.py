@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from pixel_gan.inference.batch import ConvertSettings
     from pixel_gan.inference.translator import Translator
 
-DTYPE_NAMES = ("bf16", "fp16", "fp32")
+DTYPE_NAMES = ("bf16", "fp16", "fp32")  # the keys of inference.translator.DTYPES, which imports torch
 HELP = (
     "Convert photos to pixel art with a trained translator. Writes <stem>.png at native size and "
     "<stem>_x<k>.png when --upscale k > 1."

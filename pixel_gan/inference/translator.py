@@ -120,8 +120,6 @@ class Translator:
         keeps the freshly initialised adapters instead of the trained tensors: the same base, ranks
         and captions, i.e. the generator at step 0 (the untrained baseline of the evaluation report).
         """
-        if dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
         state, config = read_translator(resolve_export_dir(export_dir))
         return cls.from_config(config.with_base(base), device, dtype, state if load_weights else None)
 

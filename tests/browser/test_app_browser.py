@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from reference_palettes import PICO8_SET
-from ui_support import CHROMIUM_ARGS, build_test_app
+from ui_support import CHROMIUM_ARGS, gradio_env_restored
 
 pytestmark = pytest.mark.browser
 
@@ -65,7 +65,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, tiny_export):
-    from pixel_gan.ui.app import launch_app
+    from pixel_gan.ui.app import build_app, launch_app
 
     root = tmp_path_factory.mktemp("browser")
     # A real translator makes a better README picture; the tiny one proves the UI works.
@@ -77,15 +77,16 @@ def server(tmp_path_factory, tiny_export):
     examples.mkdir()
     scene().save(examples / "landscape.png")
     scene(120).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(examples / "flipped.png")
-    blocks = build_test_app(
-        [export.parent], outputs_root=None, work_dir=root / "work", examples_dir=examples, device="cpu"
-    )
-    port = free_port()
-    launch_app(blocks, port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/", examples / "landscape.png"
-    finally:
-        blocks.close()
+    with gradio_env_restored():
+        blocks = build_app(
+            [export.parent], outputs_root=None, work_dir=root / "work", examples_dir=examples, device="cpu"
+        )
+        port = free_port()
+        launch_app(blocks, port=port, prevent_thread_lock=True, quiet=True)
+        try:
+            yield f"http://127.0.0.1:{port}/", examples / "landscape.png"
+        finally:
+            blocks.close()
 
 
 def choose(page, elem_id: str, option: str) -> None:

@@ -15,7 +15,7 @@ import pytest
 import torch
 from bad_input_cases import CASE_IDS, FILE_CASES, FileCase, good_image
 from PIL import Image
-from ui_support import build_test_app
+from ui_support import gradio_env_restored
 
 from pixel_gan.cli.translate import main
 from pixel_gan.data.datamodule import UnpairedDataModule
@@ -45,7 +45,10 @@ def loaded_once(export_dir):
 
 @pytest.fixture(scope="module")
 def app(export_dir, loaded_once, tmp_path_factory):
-    return build_test_app([export_dir], None, work_dir=tmp_path_factory.mktemp("app"), device="cpu").pixel_app
+    from pixel_gan.ui.app import build_app
+
+    with gradio_env_restored():
+        yield build_app([export_dir], None, work_dir=tmp_path_factory.mktemp("app"), device="cpu").pixel_app
 
 
 def orientation(size: tuple[int, int]) -> int:

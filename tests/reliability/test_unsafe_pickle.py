@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from ui_support import build_test_app
+from ui_support import gradio_env_restored
 from unsafe_payloads import marker_for, python_yaml, torch_pickle
 
 from pixel_gan.inference.export import CONFIG_NAME, WEIGHTS_NAME
@@ -152,7 +152,10 @@ def test_the_app_leaves_out_or_refuses_a_translator_carrying_code(tmp_path, tiny
     tiny_export(outputs / "good")
     bad_config = evil_translator(outputs / "bad-config" / "translator", "config")
     bad_weights = evil_translator(outputs / "bad-weights" / "translator", "weights")
-    app = build_test_app([], outputs, work_dir=tmp_path / "work", device="cpu").pixel_app
+    from pixel_gan.ui.app import build_app
+
+    with gradio_env_restored():
+        app = build_app([], outputs, work_dir=tmp_path / "work", device="cpu").pixel_app
     labels = list(app.entries)
     assert len(labels) == 2 and not any("bad-config" in label for label in labels)  # its yaml is never built
     [evil] = [label for label in labels if "bad-weights" in label]
