@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import lightning as L
 import pytest
 import torch
 from torch.utils.data import DataLoader
+from trainers import cpu_trainer
 
 from pixel_gan.bench import cases, harness, report
 from pixel_gan.bench.cli import parse_args
@@ -58,16 +58,7 @@ def passes_per_iteration(cache_dir: str, mode: str) -> int:
         return forward(self, *args, **kwargs)
 
     batch = {"a": torch.rand(1, 3, 32, 32) * 2 - 1, "b": torch.rand(1, 3, 32, 32) * 2 - 1}
-    trainer = L.Trainer(
-        accelerator="cpu",
-        max_steps=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-    )
+    trainer = cpu_trainer(max_steps=1)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(CycleGANTurbo, "forward", counting)
         trainer.fit(module, train_dataloaders=DataLoader([batch], batch_size=None))

@@ -11,6 +11,7 @@ import pytest
 import torch
 import yaml
 from safetensors.torch import load_file, save_file
+from trainers import cpu_trainer
 
 from pixel_gan.cli.translate import main as translate
 from pixel_gan.inference.export import save_translator
@@ -47,17 +48,7 @@ def test_a_step_that_makes_a_weight_non_finite_is_undone_and_counted_as_skipped(
 
     monkeypatch.setattr(torch.optim.AdamW, "step", step_that_overflows)
     around = AroundSecondIteration()
-    L.Trainer(
-        accelerator="cpu",
-        max_steps=3,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        default_root_dir=str(tmp_path),
-        callbacks=[around],
-    ).fit(module, datamodule=dm)
+    cpu_trainer(max_steps=3, default_root_dir=str(tmp_path), callbacks=[around]).fit(module, datamodule=dm)
     (g_before, d_before), (g_after, d_after) = around.before, around.after
     assert len(g_before) == len(g_after)  # the optimizer state has the same tensors again
     assert all(torch.equal(a, b) for a, b in zip(g_before, g_after, strict=True))  # weights and moments
