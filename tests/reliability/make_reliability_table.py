@@ -111,6 +111,7 @@ def bad_input_rows() -> list[str]:
     import gradio  # noqa: F401 - the app's errors are gradio errors
 
     from pixel_gan.data.images import load_rgb
+    from pixel_gan.inference.translator_config import TranslatorConfig
     from pixel_gan.ui.app import PixelApp, TranslatorEntry
 
     rows = ["| case | input | data module (training) | `pixel-gan translate` | app |", "|---|---|---|---|---|"]
@@ -126,7 +127,7 @@ def bad_input_rows() -> list[str]:
                     upload = Path(work) / "gradio" / case.id
                     upload.mkdir(parents=True)
                     app_path = case.build(upload)
-                    app = PixelApp([TranslatorEntry("never loaded", Path(work) / "none", {})], Path(work))
+                    app = PixelApp([TranslatorEntry("never loaded", Path(work) / "none", TranslatorConfig())], Path(work))
                     outcome = [
                         data_module_message(case, path),
                         translate_message(case, path),
