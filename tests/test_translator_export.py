@@ -63,3 +63,34 @@ def test_stored_numbers_win_over_the_preset_table(tmp_path, tiny_dir):
     (export / "translator.yaml").write_text(yaml.safe_dump(meta))
     translator = Translator.from_pretrained(tmp_path, base=str(tiny_dir), device="cpu")  # a run folder works too
     assert (translator.edge_preset.low_threshold, translator.edge_preset.mode) == (40, "replace")
+
+
+def test_a_hub_id_is_fetched_into_the_cache_and_loaded(tiny_dir, tmp_path, monkeypatch):
+    import huggingface_hub
+
+    asked = []
+
+    def snapshot_download(repo_id, allow_patterns):
+        asked.append((repo_id, sorted(allow_patterns)))
+        return str(shutil.copytree(OLD_EXPORT, tmp_path / "hub-cache" / "snapshot"))
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+    translator = Translator.from_pretrained("someone/pixel-translator", base=str(tiny_dir), device="cpu")
+    assert asked == [("someone/pixel-translator", ["model.safetensors", "translator.yaml"])]
+    assert translator.edge_preset.name == "medium"
+
+
+def test_an_unreachable_hub_id_is_one_line_naming_it(monkeypatch):
+    import huggingface_hub
+
+    from pixel_gan.inference.export import CheckpointError
+
+    def offline(repo_id, allow_patterns):
+        raise OSError("We couldn't connect to the hub.\nMore detail")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
+    with pytest.raises(CheckpointError) as info:
+        Translator.from_pretrained("someone/missing-translator", device="cpu")
+    message = str(info.value)
+    assert "someone/missing-translator is not a local folder" in message and "couldn't connect" in message
+    assert "\n" not in message

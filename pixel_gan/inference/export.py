@@ -10,6 +10,7 @@ naming the file and the key, never turned into black or 1×1 images.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from pixel_gan.safe_io import write_bytes, write_text
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "translator.yaml"
 RUN_EXPORT = "translator"  # the export's folder name inside a training run
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")  # org/name; a relative path that does not exist reads the same
 
 
 class CheckpointError(FileNotFoundError):
@@ -106,17 +108,36 @@ def is_export_dir(path: Path) -> bool:
 
 
 def resolve_export_dir(path: str | Path) -> Path:
-    """Accept an export folder (``translator/``) or a training run folder that contains one."""
+    """Accept an export folder (``translator/``), a training run folder that contains one, or the hub id
+    (``org/name``) of an uploaded export folder, fetched into the Hugging Face cache."""
     given = Path(path).expanduser()
     for candidate in (given, given / RUN_EXPORT):
         if is_export_dir(candidate):
             return candidate
+    if not given.exists() and HUB_ID.fullmatch(str(path)):
+        return fetch_export(str(path))
     if not given.exists():
         raise CheckpointError(f"checkpoint not found: {given}")
     raise CheckpointError(
         f"{given} is not a translator: expected {WEIGHTS_NAME} + {CONFIG_NAME} in it or in {given / RUN_EXPORT} "
         "(a training run writes them at the end)"
     )
+
+
+def fetch_export(repo_id: str) -> Path:
+    """The two export files of a hub repository (``HF_HUB_OFFLINE=1``: from the local cache only)."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        folder = Path(snapshot_download(repo_id, allow_patterns=[WEIGHTS_NAME, CONFIG_NAME]))
+    except Exception as err:  # noqa: BLE001 - offline, unknown repo, no access: one line either way
+        raise CheckpointError(
+            f"checkpoint not found: {repo_id} is not a local folder, and the hub did not provide it "
+            f"({type(err).__name__}: {_first_line(err)})"
+        ) from None
+    if not is_export_dir(folder):
+        raise CheckpointError(f"{repo_id} on the hub is not a translator: expected {WEIGHTS_NAME} + {CONFIG_NAME}")
+    return folder
 
 
 def find_export_dirs(root: Path) -> list[Path]:

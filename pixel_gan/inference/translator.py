@@ -114,7 +114,7 @@ class Translator:
         dtype: str = "fp32",
         load_weights: bool = True,
     ) -> Translator:
-        """Load an export folder or a training run folder holding one.
+        """Load an export folder, a training run folder holding one, or an export uploaded to the hub (``org/name``).
 
         ``base`` overrides the base model id/dir recorded in ``translator.yaml``. ``load_weights=False``
         keeps the freshly initialised adapters instead of the trained tensors: the same base, ranks

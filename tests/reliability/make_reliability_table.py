@@ -127,7 +127,9 @@ def bad_input_rows() -> list[str]:
                     upload = Path(work) / "gradio" / case.id
                     upload.mkdir(parents=True)
                     app_path = case.build(upload)
-                    app = PixelApp([TranslatorEntry("never loaded", Path(work) / "none", TranslatorConfig())], Path(work))
+                    app = PixelApp(
+                        [TranslatorEntry("never loaded", Path(work) / "none", TranslatorConfig())], Path(work)
+                    )
                     outcome = [
                         data_module_message(case, path),
                         translate_message(case, path),
