@@ -18,9 +18,13 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 def command(
     checkpoints: Annotated[
         list[str] | None,
-        typer.Option(help="translator folders, run folders, or folders of runs (in addition to --outputs-root)"),
+        typer.Option(
+            metavar="DIR", help="translator folders, run folders, or folders of runs (in addition to --outputs-root)"
+        ),
     ] = None,
-    more_checkpoints: Annotated[list[str] | None, typer.Argument(hidden=True)] = None,
+    more_checkpoints: Annotated[
+        list[str] | None, typer.Argument(metavar="DIR", help="more folders, as after --checkpoints", show_default=False)
+    ] = None,
     outputs_root: Annotated[str, typer.Option(help="searched recursively for <run>/translator/")] = "outputs",
     host: Annotated[str, typer.Option(help="interface to bind (default: this machine only)")] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 7860,

@@ -15,8 +15,12 @@ DEFAULT_BASE = "stabilityai/sd-turbo"
 
 
 def command(
-    original: Annotated[str, typer.Argument(help="the .pkl written by img2img-turbo's train_cyclegan_turbo.py")],
-    out_dir: Annotated[str, typer.Argument(help="translator folder to write (model.safetensors + translator.yaml)")],
+    original: Annotated[
+        str, typer.Argument(metavar="ORIGINAL", help="the .pkl written by img2img-turbo's train_cyclegan_turbo.py")
+    ],
+    out_dir: Annotated[
+        str, typer.Argument(metavar="OUT_DIR", help="translator folder to write (model.safetensors + translator.yaml)")
+    ],
     base: Annotated[
         str,
         typer.Option(help=f"base the checkpoint was trained on: hub id, local dir, or 'tiny' (default {DEFAULT_BASE})"),
