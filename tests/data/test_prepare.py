@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from pixel_gan.data.prepare.cli import app
 from pixel_gan.data.prepare.dedup import NEAR_DUPLICATE_BITS, RELATED_BITS, phash
 from pixel_gan.data.prepare.grid import analyse_pixel_art
+from pixel_gan.data.prepare.sources import decode
 
 SCALES = (2, 3, 4, 7, 10)
 runner = CliRunner()
@@ -103,6 +104,25 @@ def test_damaged_or_foreign_images_are_rejected_with_the_reason(make, code: str,
     result = analyse_pixel_art(make())
     assert not result.ok
     assert result.code == code and words in result.reason
+
+
+def test_detail_off_the_grid_is_not_taken_for_compression_damage() -> None:
+    image = upscale(native_art(12), 2)
+    image[np.random.default_rng(0).random(image.shape[:2]) < 0.05] = 255  # 1-px specks drawn after scaling
+    result = analyse_pixel_art(image)
+    assert result.ok and result.cell == 1  # kept as drawn: large differences are detail, not noise
+
+
+def test_transparent_pixels_are_composited_onto_white(tmp_path: Path) -> None:
+    art = native_art(13)
+    rgba = np.dstack([art, np.full(art.shape[:2], 255, np.uint8)])
+    rgba[:3, :, 3] = 0  # transparent top rows, whatever colour is stored under them
+    decoded = decode(save(tmp_path / "sprite.png", upscale(rgba, 5)))
+    assert decoded.rgb is not None
+    result = analyse_pixel_art(decoded.rgb)
+    expected = art.copy()
+    expected[:3] = 255
+    np.testing.assert_array_equal(result.native, expected)
 
 
 def test_phash_thresholds_separate_copies_from_other_pictures() -> None:

@@ -22,6 +22,8 @@ MAX_COLORS = 256  # more distinct colours than this is not treated as pixel art
 MIN_NATIVE_SIDE = 8  # a native image smaller than this on a side is too small to train on
 MIN_BLOCK_GAP = 2  # edges at least this far apart everywhere, yet on no integer lattice: non-integer scaling
 STRONG_EDGE_TOL = 64.0 / 255.0  # edges JPEG ringing rarely makes: finds the lattice of damaged art
+SLIGHT_DIFFERENCE = 64  # a pixel this close (of 255) to its cell's colour is off by noise, not by drawing
+MIN_SLIGHT_SHARE = 0.5  # lossy damage: at least this share of the off-colour pixels are only slightly off
 
 
 @dataclass(frozen=True)
@@ -97,15 +99,35 @@ def grid_candidates(
     return fits
 
 
-def reduce_to_grid(rgb: np.ndarray, fit: GridFit) -> tuple[np.ndarray, float]:
-    """(one pixel per cell, share of the covered pixels within DEFAULT_TOL of their cell's colour)."""
+def reduce_to_grid(rgb: np.ndarray, fit: GridFit) -> tuple[np.ndarray, np.ndarray]:
+    """(one pixel per cell, each covered pixel's largest channel difference from its cell's colour)."""
     ys = axis_edges(rgb.shape[0], fit.cell, fit.offset[0])
     xs = axis_edges(rgb.shape[1], fit.cell, fit.offset[1])
     native = block_reduce(rgb, ys, xs, method="mode")
     back = np.repeat(np.repeat(native, np.diff(ys), axis=0), np.diff(xs), axis=1).astype(np.int16)
     region = rgb[ys[0] : ys[-1], xs[0] : xs[-1]].astype(np.int16)
-    purity = float((np.abs(region - back).max(axis=2) <= round(DEFAULT_TOL * 255)).mean())
-    return native, purity
+    return native, np.abs(region - back).max(axis=2)
+
+
+@dataclass(frozen=True)
+class UncleanGrid:
+    """A lattice whose cells are not flat: ``purity`` as for MIN_PURITY, and ``slight``, the share of
+    the mismatching pixels that differ only a little (up to SLIGHT_DIFFERENCE): high for compression
+    noise, low for real detail drawn off the lattice."""
+
+    fit: GridFit
+    purity: float
+    slight: float
+
+    @classmethod
+    def measure(cls, fit: GridFit, difference: np.ndarray) -> UncleanGrid:
+        purity = float((difference <= round(DEFAULT_TOL * 255)).mean())
+        off = max(1.0 - purity, 1e-12)
+        return cls(fit, purity, float((difference <= SLIGHT_DIFFERENCE).mean() - purity) / off)
+
+    @property
+    def lossy(self) -> bool:
+        return self.slight >= MIN_SLIGHT_SHARE
 
 
 def fractional_scale(rgb: np.ndarray) -> float | None:
@@ -113,7 +135,7 @@ def fractional_scale(rgb: np.ndarray) -> float | None:
 
     Such an image is made of blocks of two alternating widths (2 and 3 px at 2.5x): on both axes
     edges are never closer than MIN_BLOCK_GAP, but they fit no integer lattice (callers ask only
-    after :func:`grid_candidates` found none). Native art and photos have edges 1 px apart.
+    once no clean lattice is left). Native art and photos have edges 1 px apart.
     """
     cols, rows = _boundary_histograms(rgb, DEFAULT_EDGE_TOL)
     scales = []
@@ -128,47 +150,51 @@ def fractional_scale(rgb: np.ndarray) -> float | None:
     return float(np.mean(scales))
 
 
-def _reduce_fully(rgb: np.ndarray) -> tuple[np.ndarray, int, tuple[int, int], tuple[GridFit, float] | None]:
-    """Reduce by the largest clean lattice until none is left: (native, total cell, offset, best unclean fit).
+def _reduce_fully(rgb: np.ndarray) -> tuple[np.ndarray, int, tuple[int, int], UncleanGrid | None]:
+    """Reduce by the largest clean lattice until none is left: (native, total cell, offset, unclean lattice).
 
     Repeated because the largest factor searched may leave art drawn in 2x2 blocks at 2 px cells.
-    The unclean fit (the largest lattice whose cells are not flat) is reported only when no
-    reduction succeeded; JPEG ringing can hide the lattice from the usual edge level, so that
-    case looks again for strong edges only.
+    The unclean lattice is the largest one left on the final image whose cells are not flat; JPEG
+    ringing can hide a lattice from the usual edge level, so without one it looks again for strong
+    edges only. Everything returned depends on the final image alone, so ``data check`` of a
+    prepared image reaches the same verdict as ``data prepare`` did.
     """
     image, cell, offset = rgb, 1, (0, 0)
-    unclean: tuple[GridFit, float] | None = None
     while True:
+        unclean: UncleanGrid | None = None
         for fit in grid_candidates(image):
-            native, purity = reduce_to_grid(image, fit)
-            if purity >= MIN_PURITY:
+            native, difference = reduce_to_grid(image, fit)
+            if (difference <= round(DEFAULT_TOL * 255)).mean() >= MIN_PURITY:
                 offset = (offset[0] + fit.offset[0] * cell, offset[1] + fit.offset[1] * cell)
                 image, cell = native, cell * fit.cell
                 break
-            unclean = unclean or (fit, purity)
+            unclean = unclean or UncleanGrid.measure(fit, difference)
         else:
             break
-    if cell > 1:
-        return image, cell, offset, None
     if unclean is None:
         strong = grid_candidates(image, edge_tol=STRONG_EDGE_TOL)
-        unclean = (strong[0], reduce_to_grid(image, strong[0])[1]) if strong else None
+        unclean = UncleanGrid.measure(strong[0], reduce_to_grid(image, strong[0])[1]) if strong else None
     return image, cell, offset, unclean
 
 
 def _verdict(
-    native: np.ndarray, cell: int, colors: int, unclean: tuple[GridFit, float] | None, max_colors: int
+    native: np.ndarray, cell: int, colors: int, unclean: UncleanGrid | None, max_colors: int
 ) -> tuple[str, str]:
-    """(code, reason) why a reduced image is not usable pixel art; ("", "") when it is."""
-    if unclean is not None:
-        fit, purity = unclean
+    """(code, reason) why a reduced image is not usable pixel art; ("", "") when it is.
+
+    ``cell`` changes only the wording: the verdict is the final image's, as ``data check`` sees it.
+    """
+    if unclean is not None and unclean.lossy:
         return "lossy", (
-            f"grid of {fit.cell} px found but only {purity:.1%} of pixels match their cell's colour "
-            f"(clean art: {MIN_PURITY:.0%}): JPEG or other lossy damage"
+            f"grid of {unclean.fit.cell * cell} px found but only {unclean.purity:.1%} of pixels match their "
+            f"cell's colour (clean art: {MIN_PURITY:.0%}), most others slightly: JPEG or other lossy damage"
         )
-    scale = fractional_scale(native) if cell == 1 else None
+    scale = fractional_scale(native)
     if scale is not None:
-        return "non-integer", f"non-integer scaling (about {scale:.2f}x): blocks of uneven width on no integer grid"
+        return (
+            "non-integer",
+            f"non-integer scaling (about {scale * cell:.2f}x): blocks of uneven width on no integer grid",
+        )
     if colors > max_colors and cell == 1:
         return "not-pixel-art", (
             f"not pixel art: no pixel grid and {colors} colours (more than {max_colors}): "
@@ -194,6 +220,5 @@ def analyse_pixel_art(rgb: np.ndarray, max_colors: int = MAX_COLORS) -> GridResu
     colors = distinct_color_count(native)
     code, reason = _verdict(native, cell, colors, unclean, max_colors)
     if code:
-        shown_cell, shown_offset = (unclean[0].cell, unclean[0].offset) if unclean else (cell, offset)
-        return GridResult(None, shown_cell, shown_offset, colors, code, reason)
+        return GridResult(None, cell, offset, colors, code, reason)
     return GridResult(native, cell, offset, colors)
