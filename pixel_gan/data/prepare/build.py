@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from pixel_gan.data.images import display_path
@@ -19,7 +20,7 @@ from pixel_gan.data.prepare.pipeline import (
     validate,
 )
 from pixel_gan.data.prepare.report import CONTACT_SHEET, contact_sheet, render_report
-from pixel_gan.data.prepare.sources import PrepareError, unique_name
+from pixel_gan.data.prepare.sources import PrepareError, decode, unique_name
 from pixel_gan.safe_io import write_folder
 
 REJECTED = "rejected"
@@ -36,11 +37,19 @@ def _manifest(domains: Sequence[Domain]) -> str:
     for d in domains:
         for k in d.kept:
             folder = f"{'test' if k.test else 'train'}_{d.label}"
-            h, w = k.image.shape[:2]
-            lines.append(
-                "\t".join(_tsv(v) for v in (f"{folder}/{k.name}", k.source, k.cell, *k.offset, w, h, k.colors))
-            )
+            row = (f"{folder}/{k.name}", k.source, k.cell, *k.offset, *k.size, k.colors)
+            lines.append("\t".join(_tsv(v) for v in row))
     return "\n".join(lines) + "\n"
+
+
+def _pixels(source: Path, kept: np.ndarray | None) -> np.ndarray:
+    """The pixels to write: those kept, or the source decoded again (it was readable a moment ago)."""
+    if kept is not None:
+        return kept
+    decoded = decode(source)
+    if decoded.rgb is None:
+        raise PrepareError(f"{display_path(source)}: changed while preparing ({decoded.reason})")
+    return decoded.rgb
 
 
 def _write_rejected(root: Path, domains: Sequence[Domain], track: Track) -> None:
@@ -52,9 +61,9 @@ def _write_rejected(root: Path, domains: Sequence[Domain], track: Track) -> None
     rows = [(d.label, r) for d in domains for r in d.rejected]
     for label, r in track(rows, "writing rejects"):
         saved = ""
-        if r.image is not None:
+        if r.thumb is not None:
             saved = unique_name(Path(f"{label}_{r.source.stem}.png"), taken)
-            Image.fromarray(r.image).save(folder / saved)
+            Image.fromarray(_pixels(r.source, None)).save(folder / saved)
         lines.append("\t".join(_tsv(v) for v in (label, r.source, r.code, r.reason, saved)))
     (folder / REASONS).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -64,7 +73,8 @@ def _build(root: Path, settings: Settings, domains: Sequence[Domain], track: Tra
         for split in ("train", "test"):
             (root / f"{split}_{d.label}").mkdir()
         for k in track(d.kept, f"writing {d.label}"):
-            Image.fromarray(k.image).save(root / f"{'test' if k.test else 'train'}_{d.label}" / k.name)
+            folder = root / f"{'test' if k.test else 'train'}_{d.label}"
+            Image.fromarray(_pixels(k.source, k.image)).save(folder / k.name)
     for name, prompt in prompt_files().items():
         (root / name).write_text(prompt + "\n", encoding="utf-8")
     _write_rejected(root, domains, track)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
+from PIL import Image
 
 from pixel_gan.data.datamodule import PROMPT_FILES
 from pixel_gan.data.images import display_path
@@ -24,22 +25,37 @@ T = TypeVar("T")
 Track = Callable[[Sequence[T], str], Iterable[T]]
 PROMPTS = ("a photo", "pixel art")  # the datamodule's default captions, written so they can be edited
 DOMAINS = {"A": "photos", "B": "pixel art"}
+THUMB = 64
 
 
 def no_progress(items: Sequence[T], description: str) -> Iterable[T]:
     return items
 
 
+def thumbnail(rgb: np.ndarray, nearest: bool = False) -> Image.Image:
+    """At most THUMB px a side, for the contact sheet (nearest keeps pixel art crisp)."""
+    pil = Image.fromarray(rgb)
+    scale = THUMB / max(pil.size)
+    size = (max(1, round(pil.width * scale)), max(1, round(pil.height * scale)))
+    return pil.resize(size, Image.Resampling.NEAREST if nearest else Image.Resampling.LANCZOS)
+
+
 @dataclass
 class Kept:
-    """An image that goes into the dataset (for pixel art: at its native grid)."""
+    """An image that goes into the dataset.
+
+    Pixel art keeps its (small) native pixels; a photo keeps none (``image`` None) and is decoded
+    again when written, so memory does not grow with the size of the photo folder.
+    """
 
     source: Path
-    image: np.ndarray
+    image: np.ndarray | None
+    thumb: Image.Image
     area: int
     cell: int = 1
     offset: tuple[int, int] = (0, 0)
     colors: int = 0
+    size: tuple[int, int] = (0, 0)  # (width, height) as written
     digest: str = ""
     phash: int = 0
     name: str = ""
@@ -53,7 +69,7 @@ class Rejected:
     source: Path
     code: str
     reason: str
-    image: np.ndarray | None = None
+    thumb: Image.Image | None = None  # decodable rejects are also written full size, decoded again
 
 
 @dataclass
@@ -104,11 +120,20 @@ def _judge(label: str, decoded_rgb: np.ndarray, source: Path, max_colors: int) -
     """A decoded image -> Kept (photos as they are; pixel art reduced to its grid) or Rejected."""
     area = decoded_rgb.shape[0] * decoded_rgb.shape[1]
     if label == "A":
-        return Kept(source, decoded_rgb, area, colors=distinct_color_count(decoded_rgb))
+        kept = Kept(source, None, thumbnail(decoded_rgb), area, colors=distinct_color_count(decoded_rgb))
+        kept.size, kept.digest, kept.phash = _identity(decoded_rgb)
+        return kept
     result = analyse_pixel_art(decoded_rgb, max_colors)
     if result.native is None:
-        return Rejected(source, result.code, result.reason, decoded_rgb)
-    return Kept(source, result.native, area, result.cell, result.offset, result.colors)
+        return Rejected(source, result.code, result.reason, thumbnail(decoded_rgb))
+    kept = Kept(source, result.native, thumbnail(result.native, True), area, result.cell, result.offset, result.colors)
+    kept.size, kept.digest, kept.phash = _identity(result.native)
+    return kept
+
+
+def _identity(rgb: np.ndarray) -> tuple[tuple[int, int], str, int]:
+    """(width, height), pixel digest and pHash of the pixels that will be written."""
+    return (rgb.shape[1], rgb.shape[0]), pixel_digest(rgb), phash(rgb)
 
 
 def collect(label: str, folder: Path, option: str, track: Track, max_colors: int = MAX_COLORS) -> Domain:
@@ -126,8 +151,6 @@ def collect(label: str, folder: Path, option: str, track: Track, max_colors: int
             domain.kept.append(judged)
         else:
             domain.rejected.append(judged)
-    for item in domain.kept:
-        item.digest, item.phash = pixel_digest(item.image), phash(item.image)
     _drop_duplicates(domain)
     return domain
 

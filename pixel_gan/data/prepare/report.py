@@ -5,17 +5,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-import numpy as np
 from PIL import Image, ImageDraw
 
 from pixel_gan.data.images import display_path
 from pixel_gan.data.prepare.dedup import NEAR_DUPLICATE_BITS, RELATED_BITS
 from pixel_gan.data.prepare.grid import MAX_CELL, MIN_NATIVE_SIDE, MIN_PURITY
-from pixel_gan.data.prepare.pipeline import DOMAINS, Domain, Settings
+from pixel_gan.data.prepare.pipeline import DOMAINS, THUMB, Domain, Settings
 from pixel_gan.data.prepare.sources import ALPHA_RULE
 
 CONTACT_SHEET = "contact_sheet.png"
-THUMB = 64
 SHEET_COLUMNS = 12
 COLOR_BINS = (2, 4, 8, 16, 32, 64, 128, 256)
 
@@ -122,22 +120,14 @@ def _rejects_table(domains: Sequence[Domain]) -> list[str]:
     return lines
 
 
-def _thumb(image: np.ndarray, nearest: bool) -> Image.Image:
-    pil = Image.fromarray(image)
-    scale = THUMB / max(pil.size)
-    size = (max(1, round(pil.width * scale)), max(1, round(pil.height * scale)))
-    return pil.resize(size, Image.Resampling.NEAREST if nearest else Image.Resampling.LANCZOS)
-
-
 def contact_sheet(domains: Sequence[Domain]) -> Image.Image:
     """Up to SHEET_COLUMNS thumbnails per row: kept photos, kept pixel art, left-out images."""
     photos, art = domains
     rows = [
-        ("photos", [_thumb(k.image, False) for k in photos.kept[:SHEET_COLUMNS]]),
-        ("pixel art (native grid)", [_thumb(k.image, True) for k in art.kept[:SHEET_COLUMNS]]),
+        ("photos", [k.thumb for k in photos.kept[:SHEET_COLUMNS]]),
+        ("pixel art (native grid)", [k.thumb for k in art.kept[:SHEET_COLUMNS]]),
+        ("left out", [r.thumb for d in domains for r in d.rejected if r.thumb is not None][:SHEET_COLUMNS]),
     ]
-    rejected = [r.image for d in domains for r in d.rejected if r.image is not None][:SHEET_COLUMNS]
-    rows.append(("left out", [_thumb(image, False) for image in rejected]))
     label_h, pad = 14, 4
     sheet = Image.new("RGB", (SHEET_COLUMNS * (THUMB + pad) + pad, len(rows) * (THUMB + label_h + pad)), "white")
     draw = ImageDraw.Draw(sheet)
