@@ -16,6 +16,7 @@ from pixel_gan.data.prepare.cli import app
 from pixel_gan.data.prepare.dedup import NEAR_DUPLICATE_BITS, RELATED_BITS, phash
 from pixel_gan.data.prepare.grid import analyse_pixel_art
 from pixel_gan.data.prepare.sources import decode
+from pixel_gan.data.prepare.split import split_test
 
 SCALES = (2, 3, 4, 7, 10)
 runner = CliRunner()
@@ -137,6 +138,18 @@ def test_phash_thresholds_separate_copies_from_other_pictures() -> None:
     others = [photo(seed) for seed in range(20, 30)]
     for other in others:
         assert bin(phash(base) ^ phash(other)).count("1") > RELATED_BITS
+
+
+def test_split_keeps_related_groups_whole_and_a_large_group_in_train() -> None:
+    chain = [(1 << (4 * i)) - 1 for i in range(12)]  # each 4 bits from the next: one related group
+    loners = [int(h) for h in np.random.default_rng(0).integers(0, 2**63, 28, dtype=np.int64)]
+    hashes = chain + loners
+    digests = [f"{i:04d}" for i in range(len(hashes))]
+    for seed in range(5):
+        test = split_test(digests, hashes, 0.25, seed)
+        assert 1 <= sum(test) <= 10 and not any(test[: len(chain)])
+        assert split_test(digests, hashes, 0.25, seed) == test
+    assert len({tuple(split_test(digests, hashes, 0.25, seed)) for seed in range(5)}) > 1
 
 
 # --------------------------------------------------------------------------- prepare end to end

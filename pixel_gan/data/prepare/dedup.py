@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 NEAR_DUPLICATE_BITS = 6  # pHash distance (of 64) at or below which two images are one picture
-RELATED_BITS = 12  # looser: such images are kept, but always land in the same split
+RELATED_BITS = 10  # looser: such images are kept, but always land in the same split
 _CHUNK = 1024
 
 

@@ -20,7 +20,11 @@ class SplitError(ValueError):
 
 
 def split_test(digests: Sequence[str], hashes: Sequence[int], fraction: float, seed: int) -> list[bool]:
-    """Whether each image goes to test: about ``fraction`` of the images, at least one, never all."""
+    """Whether each image goes to test: at most ``fraction`` of the images (at least one), never all.
+
+    Groups are taken in seeded order while they fit the target count, so a large group of related
+    images (pHash links can chain) stays in train instead of swelling the test side.
+    """
     count = len(digests)
     labels = connected_groups(count, close_pairs(hashes, RELATED_BITS))
     members: dict[int, list[int]] = {}
@@ -31,15 +35,16 @@ def split_test(digests: Sequence[str], hashes: Sequence[int], fraction: float, s
     groups = sorted(members.values(), key=lambda group: min(digests[i] for i in group))
     order = np.random.default_rng(seed).permutation(len(groups))
     target = max(1, round(fraction * count))
-    test = [False] * count
+    chosen: list[int] = []
     taken = 0
     for g in order:
-        group = groups[g]
-        if taken >= target or taken + len(group) >= count:
-            continue
-        for i in group:
+        if taken + len(groups[g]) <= target:  # a group that would overshoot stays in train
+            chosen.append(g)
+            taken += len(groups[g])
+    if not chosen:  # every group is larger than the target: the smallest one (train keeps the others)
+        chosen.append(min(order, key=lambda g: len(groups[g])))
+    test = [False] * count
+    for g in chosen:
+        for i in groups[g]:
             test[i] = True
-        taken += len(group)
-    if not any(test):
-        raise SplitError(f"every group of related images is too large to leave a train side ({count} images)")
     return test
