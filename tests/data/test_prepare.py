@@ -170,6 +170,7 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> dict:
     Image.fromarray(np.ascontiguousarray(np.rot90(upright_photo(), 1))).save(photos / "rotated.png", exif=exif)
     (photos / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg" * 10)
     (photos / "empty.png").write_bytes(b"")
+    (photos / "notes.txt").write_text("not an image")
     natives = {}
     for k in SCALES:
         natives[f"s{k}.png"] = native_art(30 + k)
@@ -220,6 +221,7 @@ def test_prepare_writes_the_unpaired_layout_and_report(sources: dict) -> None:
     for heading in ("cell sizes", "colours per image", "Left out", "contact_sheet.png"):
         assert heading in report
     assert Image.open(out / "contact_sheet.png").size[0] > 100
+    assert "Not read in photos (not an image file directly in the folder): `notes.txt`" in report
     assert not [p for p in sources["root"].iterdir() if p.name.startswith(".")]  # no temporary folder left
 
 

@@ -18,7 +18,7 @@ from pixel_gan.data.datamodule import PROMPT_FILES
 from pixel_gan.data.images import display_path
 from pixel_gan.data.prepare.dedup import find_duplicates, phash, pixel_digest
 from pixel_gan.data.prepare.grid import MAX_COLORS, analyse_pixel_art, distinct_color_count
-from pixel_gan.data.prepare.sources import PrepareError, decode, is_inside, list_folder, unique_name
+from pixel_gan.data.prepare.sources import PrepareError, decode, is_inside, list_folder, other_files, unique_name
 from pixel_gan.data.prepare.split import SplitError, split_test
 
 T = TypeVar("T")
@@ -79,6 +79,7 @@ class Domain:
     label: str
     folder: Path
     found: int = 0
+    ignored: list[str] = field(default_factory=list)  # entries that are no image file (other formats, folders)
     kept: list[Kept] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
 
@@ -140,7 +141,7 @@ def collect(label: str, folder: Path, option: str, track: Track, max_colors: int
     """List, decode and judge every file of one source folder, then drop duplicates."""
     domain = Domain(label, folder)
     files = list_folder(folder, option)
-    domain.found = len(files)
+    domain.found, domain.ignored = len(files), other_files(folder, files)
     for path in track(files, f"reading {DOMAINS[label]}"):
         decoded = decode(path)
         if decoded.rgb is None:

@@ -57,6 +57,16 @@ def _counts_table(domains: Sequence[Domain]) -> list[str]:
     return lines
 
 
+def _ignored(domains: Sequence[Domain]) -> list[str]:
+    """Entries not read at all (only files directly inside each folder, with an image extension, are)."""
+    lines = []
+    for d in domains:
+        if d.ignored:
+            shown = ", ".join(f"`{name}`" for name in d.ignored[:10]) + (" ..." if len(d.ignored) > 10 else "")
+            lines += [f"Not read in {DOMAINS[d.label]} (not an image file directly in the folder): {shown}", ""]
+    return lines
+
+
 def _rules(settings: Settings) -> list[str]:
     return [
         f"- Decoding: EXIF orientation applied, first frame of animations, {ALPHA_RULE}.",
@@ -83,6 +93,7 @@ def render_report(settings: Settings, domains: Sequence[Domain]) -> str:
         "",
         *_counts_table(domains),
         "",
+        *_ignored(domains),
         "## Rules",
         "",
         *_rules(settings),

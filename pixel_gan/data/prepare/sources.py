@@ -45,6 +45,12 @@ def list_folder(folder: Path, option: str) -> list[Path]:
         raise PrepareError(f"{option} {display_path(folder)}: cannot list ({error.strerror or error})") from None
 
 
+def other_files(folder: Path, images: list[Path]) -> list[str]:
+    """Names of the visible entries of ``folder`` that are not listed images (other formats, subfolders)."""
+    listed = {p.name for p in images}
+    return sorted(display_path(e.name) for e in folder.iterdir() if not e.name.startswith(".") and e.name not in listed)
+
+
 def decode(path: Path) -> Decoded:
     """Decode one file into uint8 (H, W, 3) RGB, or keep the one-line reason it failed."""
     try:
