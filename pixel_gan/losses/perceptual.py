@@ -47,7 +47,8 @@ class PerceptualLoss(nn.Module):
         self.lpips = lpips.LPIPS(net=net, pretrained=True, pnet_rand=True, verbose=False)
         if not random_backbone:
             url = _TV_WEIGHTS[net].url
-            layout = f"the torchvision {net} ImageNet file ({url.rsplit('/', 1)[-1]}), e.g. in {default_backbone_file(net).parent}"
+            folder = default_backbone_file(net).parent
+            layout = f"the torchvision {net} ImageNet file ({url.rsplit('/', 1)[-1]}), e.g. in {folder}"
             if not backbone_weights:
                 weights_file = cached_url_file(url, "loss.lpips_backbone_weights", layout, url_hash_prefix(url))
             else:

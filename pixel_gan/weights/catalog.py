@@ -16,7 +16,7 @@ from typing import Any
 from pixel_gan.weights.files import url_hash_prefix
 from pixel_gan.weights.locate import looks_like_path
 
-#: SD-Turbo files the loaders read (``a|b``: either one; the first is what fetch downloads).
+#: SD-Turbo files the loaders cannot do without (``a|b``: either one; fetch tries them in order).
 SD_TURBO_FILES = (
     "unet/config.json",
     "unet/diffusion_pytorch_model.safetensors|unet/diffusion_pytorch_model.bin",
@@ -24,12 +24,12 @@ SD_TURBO_FILES = (
     "vae/diffusion_pytorch_model.safetensors|vae/diffusion_pytorch_model.bin",
     "text_encoder/config.json",
     "text_encoder/model.safetensors|text_encoder/pytorch_model.bin",
-    "tokenizer/merges.txt",
-    "tokenizer/vocab.json",
-    "tokenizer/special_tokens_map.json",
+    "tokenizer/vocab.json|tokenizer/tokenizer.json",
     "tokenizer/tokenizer_config.json",
     "scheduler/scheduler_config.json",
 )
+#: Fetched along with them: every tokenizer file (SD-Turbo's special_tokens_map.json sets its pad token).
+SD_TURBO_EXTRA = ("model_index.json", "tokenizer/*")
 CLIP_FILES = ("config.json", "model.safetensors")  # the loader reads safetensors only
 DINO_FILES = ("config.json", "model.safetensors|pytorch_model.bin")
 TORCHVISION_URLS = {
@@ -54,6 +54,7 @@ class Need:
     source: str
     files: tuple[str, ...] = ()
     sha256_prefix: str | None = None
+    extra: tuple[str, ...] = ()  # hub: patterns fetched with the first download, not required
 
     @property
     def filename(self) -> str:
@@ -65,9 +66,10 @@ def is_url(source: str) -> bool:
     return source.startswith(("https://", "http://"))
 
 
-def _repo_or_path(name: str, config_key: str, source: str, files: tuple[str, ...]) -> Need:
-    kind = "path" if looks_like_path(source) else "hub"
-    return Need(name, config_key, kind, str(Path(source).expanduser()) if kind == "path" else source, files)
+def _repo_or_path(name: str, config_key: str, source: str, files: tuple[str, ...], extra: tuple[str, ...] = ()) -> Need:
+    if looks_like_path(source):
+        return Need(name, config_key, "path", str(Path(source).expanduser()), files)
+    return Need(name, config_key, "hub", source, files, extra=extra)
 
 
 def lpips_linear_file(net: str) -> Path:
@@ -108,7 +110,9 @@ def needed_weights(cfg: Mapping[str, Any]) -> list[Need]:
     metrics = dict(cfg.get("metrics") or {})
     needs = []
     if model.get("backbone") == "pretrained" and model.get("pretrained"):
-        needs.append(_repo_or_path("SD-Turbo", "model.pretrained", str(model["pretrained"]), SD_TURBO_FILES))
+        needs.append(
+            _repo_or_path("SD-Turbo", "model.pretrained", str(model["pretrained"]), SD_TURBO_FILES, SD_TURBO_EXTRA)
+        )
     if model.get("discriminator") == "clip" and model.get("clip_pretrained"):
         source = str(model["clip_pretrained"])
         needs.append(_repo_or_path("CLIP image tower (discriminator)", "model.clip_pretrained", source, CLIP_FILES))

@@ -127,7 +127,8 @@ def check(
     bad = [s for s in statuses if not s.ok]
     if bad:
         errors.print(
-            f"{len(bad)} of {len(statuses)} weights missing or damaged: run `pixel-gan weights fetch` with the same arguments"
+            f"{len(bad)} of {len(statuses)} weights missing or damaged: "
+            "run `pixel-gan weights fetch` with the same arguments"
         )
         raise typer.Exit(1)
     console.print(f"all {len(statuses)} weights present")

@@ -67,6 +67,7 @@ def _fetch_hub(need: Need, root: Path, progress: Any) -> None:
         patterns = [group.split("|")[choice] for group in missing if len(group.split("|")) > choice]
         if not patterns:
             return
+        patterns += list(need.extra) if choice == 0 else []
         files.download_hub(need.source, cache, patterns)
 
 

@@ -22,7 +22,9 @@ from pixel_gan.metrics.fid import CONFIG_KEY as FID_KEY
 from pixel_gan.metrics.fid import DistributionMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
-INCEPTION_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
+INCEPTION_URL = (
+    "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
+)
 
 
 def test_real_weight_experiments_default_to_dino_and_inception() -> None:
@@ -50,7 +52,10 @@ def test_evaluate_takes_the_runs_weights_by_default() -> None:
     }
     assert metric_sources(default, [demo]) == {"dino": {"pretrained": None}, "fid": {"inception_weights": None}}
     explicit = {"dino": {"pretrained": "/models/dino"}, "fid": {"inception_weights": None}}
-    assert metric_sources(explicit, [real]) == {"dino": {"pretrained": "/models/dino"}, "fid": {"inception_weights": None}}
+    assert metric_sources(explicit, [real]) == {
+        "dino": {"pretrained": "/models/dino"},
+        "fid": {"inception_weights": None},
+    }
 
 
 def test_default_inception_offline_and_not_cached_is_unavailable_not_random(tmp_path, monkeypatch) -> None:
