@@ -51,8 +51,7 @@ def compose(args: list[str] | None) -> dict[str, Any]:
 
     try:
         cfg = compose_train_config(*hydra_overrides(args))
-        OmegaConf_select = cfg  # noqa: N806 - resolve only what the catalogue reads (paths need a Hydra run)
-        return {key: plain_dict(OmegaConf_select[key]) for key in ("model", "loss", "metrics")}
+        return {key: plain_dict(cfg[key]) for key in ("model", "loss", "metrics")}
     except (HydraException, OmegaConfBaseException, ValueError) as err:
         raise UserError(f"config {' '.join(args or []) or '(defaults)'}: {one_line(err)}") from None
 

@@ -44,7 +44,13 @@ def fetch_need(need: Need, root: Path, progress: Any = None) -> Status:
             path.unlink(missing_ok=True)
     try:
         if need.kind == "hub":
-            _fetch_hub(need, root, progress)
+            if progress is not None:
+                progress.stop()  # the hub library draws its own per-file bars
+            try:
+                _fetch_hub(need, root)
+            finally:
+                if progress is not None:
+                    progress.start()
         else:
             files.download_url(need.source, status.location, need.sha256_prefix, progress)
     except FetchError:
@@ -57,7 +63,7 @@ def fetch_need(need: Need, root: Path, progress: Any = None) -> Status:
     return status
 
 
-def _fetch_hub(need: Need, root: Path, progress: Any) -> None:
+def _fetch_hub(need: Need, root: Path) -> None:
     """Download the missing files of a hub repo, trying each group's alternatives in order."""
     cache = files.hub_cache_dir(root)
     cache.mkdir(parents=True, exist_ok=True)
@@ -72,8 +78,8 @@ def _fetch_hub(need: Need, root: Path, progress: Any) -> None:
 
 
 def overrides_for(statuses: list[Status]) -> dict[str, str]:
-    """``{config key: local copy}`` for every fetched weight (local paths and package files stay as they are)."""
-    return {s.need.config_key: str(s.location.resolve()) for s in statuses if s.need.kind in ("hub", "url")}
+    """``{config key: local copy}`` for every weight but package files (a local path is kept as given)."""
+    return {s.need.config_key: str(s.location.resolve()) for s in statuses if s.need.kind != "package"}
 
 
 def overrides_yaml(overrides: dict[str, str], command: str) -> str:
