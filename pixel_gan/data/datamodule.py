@@ -105,7 +105,7 @@ class UnpairedDataModule(L.LightningDataModule):
                 self._files("train_A"),
                 self._files("train_B"),
                 transform_a=build_transform(self.resolution, train=True),
-                transform_b=build_transform(self.resolution, train=True),
+                transform_b=build_transform(self.resolution, train=True, pixel_art=True),
                 edge_preset=self.edge_preset,
                 seed=self.seed,
             )

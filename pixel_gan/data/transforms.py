@@ -37,15 +37,31 @@ def validate_resolution(resolution: object) -> int:
     return value
 
 
-def build_transform(resolution: int, train: bool) -> ImageTransform:
+class PixelArtResize:
+    """Resize to (r, r): NEAREST when the image only grows (native-size pixel art keeps hard cell edges
+    and its exact colours, as ``pixel-gan data prepare`` writes it), LANCZOS when it shrinks."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.nearest = T.Resize((size, size), interpolation=InterpolationMode.NEAREST)
+        self.lanczos = T.Resize((size, size), interpolation=InterpolationMode.LANCZOS)
+
+    def __call__(self, img: Image.Image) -> Image.Image:
+        grows = img.width <= self.size and img.height <= self.size
+        return self.nearest(img) if grows else self.lanczos(img)
+
+
+def build_transform(resolution: int, train: bool, pixel_art: bool = False) -> ImageTransform:
     """PIL -> PIL (r, r) RGB.
 
     Train: LANCZOS resize to (r, r), RandomCrop(r) (a no-op at equal size, kept
     for parity with the study's pipeline), random horizontal flip (p=0.5, drawn
     from torch's global RNG). Eval: the resize alone, so it is deterministic.
+    ``pixel_art`` (the target domain): images smaller than r are enlarged with NEAREST instead.
     """
     size = validate_resolution(resolution)
-    steps: list[ImageTransform] = [T.Resize((size, size), interpolation=InterpolationMode.LANCZOS)]
+    resize = PixelArtResize(size) if pixel_art else T.Resize((size, size), interpolation=InterpolationMode.LANCZOS)
+    steps: list[ImageTransform] = [resize]
     if train:
         steps += [T.RandomCrop((size, size)), T.RandomHorizontalFlip()]
     return T.Compose(steps)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 from PIL import Image
@@ -20,6 +21,8 @@ from pixel_gan.evaluation.runs import NoRunsError, Run, discover_runs
 from pixel_gan.metrics.ground_truth import GT_METRIC_DESCRIPTIONS, GT_METRIC_DIRECTIONS
 
 log = logging.getLogger(__name__)
+#: evaluate.yaml's metric value meaning "the evaluated runs' own weights".
+FROM_RUNS = "runs"
 
 FID_NOTE = (
     "FID/KID: Inception works at 299 px, so outputs and test_B images smaller than that (pixel-art sizes) are "
@@ -156,6 +159,27 @@ def _baseline_rows(test: EvalSet, resolutions: list[int], scorer: Scorer, cfg: M
     return rows
 
 
+def metric_sources(metrics: Mapping | None, runs: Sequence[Run]) -> dict[str, dict[str, Any]]:
+    """The weights to score with: a value of ``runs`` (evaluate.yaml's default) takes the runs' own.
+
+    Runs trained with model=sd_turbo name DINO and Inception in their config; demo and tiny runs name
+    none (then the metric is "not configured"). Runs naming different weights are all scored with the
+    first one's: one report compares like with like.
+    """
+    sources: dict[str, dict[str, Any]] = {}
+    for group, key in (("dino", "pretrained"), ("fid", "inception_weights")):
+        value = ((metrics or {}).get(group) or {}).get(key)
+        if value == FROM_RUNS:
+            found = list(dict.fromkeys(v for run in runs if (v := run.config_value(f"metrics.{group}.{key}"))))
+            value = found[0] if found else None
+            if len(found) > 1:
+                log.warning(
+                    "the runs name different metrics.%s.%s (%s); all are scored with %s", group, key, found, value
+                )
+        sources[group] = {key: value}
+    return sources
+
+
 def run_evaluation(cfg: Mapping | DictConfig) -> Path:
     """Evaluate ``cfg.runs`` and write the report into ``cfg.out_dir``; returns the report folder."""
     cfg = plain_dict(cfg)
@@ -163,7 +187,8 @@ def run_evaluation(cfg: Mapping | DictConfig) -> Path:
     skipped = discovery.skipped_lines()
     for line in skipped:
         log.warning(line)
-    scorer = Scorer(cfg.get("metrics"), device=_device(cfg), edge_preset=cfg.get("edge_preset", "default"))
+    metrics = metric_sources(cfg.get("metrics"), discovery.runs)
+    scorer = Scorer(metrics, device=_device(cfg), edge_preset=cfg.get("edge_preset", "default"))
     cache: dict[Path, EvalSet] = {}
     rows: list[Row] = []
     untrained: dict[str, Row] = {}  # run name -> its step-0 row (datasets with a paired test split only)

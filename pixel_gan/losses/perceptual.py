@@ -2,7 +2,8 @@
 
 The LPIPS linear heads ship inside the package; the VGG/AlexNet backbone weights are
 torchvision's. Offline they come from the torchvision cache or a configured file — a random
-backbone is only allowed where asked for explicitly (tiny model, tests).
+backbone is only allowed where asked for explicitly (tiny model, tests). Online, a backbone missing
+from the torchvision cache is downloaded there (hash-checked, like torchvision does).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from torch import Tensor, nn
 from torchvision import models as tv_models
 
 from pixel_gan.weights import WeightsNotFoundError, load_tensors
+from pixel_gan.weights.files import cached_url_file, url_hash_prefix
 
 _TV_WEIGHTS = {"vgg": tv_models.VGG16_Weights.IMAGENET1K_V1, "alex": tv_models.AlexNet_Weights.IMAGENET1K_V1}
 
@@ -44,14 +46,15 @@ class PerceptualLoss(nn.Module):
             raise ValueError(f"loss.lpips_net must be one of {sorted(_TV_WEIGHTS)}, got {net!r}")
         self.lpips = lpips.LPIPS(net=net, pretrained=True, pnet_rand=True, verbose=False)
         if not random_backbone:
-            weights_file = Path(backbone_weights).expanduser() if backbone_weights else default_backbone_file(net)
-            if not weights_file.is_file():
-                raise WeightsNotFoundError(
-                    "loss.lpips_backbone_weights",
-                    str(weights_file),
-                    f"the torchvision {net} ImageNet file ({_TV_WEIGHTS[net].url.rsplit('/', 1)[-1]}), "
-                    f"e.g. in {default_backbone_file(net).parent}",
-                )
+            url = _TV_WEIGHTS[net].url
+            folder = default_backbone_file(net).parent
+            layout = f"the torchvision {net} ImageNet file ({url.rsplit('/', 1)[-1]}), e.g. in {folder}"
+            if not backbone_weights:
+                weights_file = cached_url_file(url, "loss.lpips_backbone_weights", layout, url_hash_prefix(url))
+            else:
+                weights_file = Path(backbone_weights).expanduser()
+                if not weights_file.is_file():
+                    raise WeightsNotFoundError("loss.lpips_backbone_weights", str(weights_file), layout)
             _load_backbone_features(self.lpips, net, weights_file)
         self.lpips.requires_grad_(False).eval()
 

@@ -2,9 +2,11 @@
 
 Statistics come from torchmetrics; features from torch-fidelity's InceptionV3
 (the standard FID network). Its weights are downloaded by default, which is
-impossible offline, so they are read from `metrics.fid.inception_weights`.
-Without them the result says "unavailable (...)" instead of a number: an FID
-from a random network would look valid and mean nothing.
+impossible offline, so they come from `metrics.fid.inception_weights`: the
+release URL (model=sd_turbo's default; read from the torch hub cache, downloaded
+there when missing and online) or a local file. Without them the result says
+"unavailable (...)" instead of a number: an FID from a random network would look
+valid and mean nothing.
 """
 
 from __future__ import annotations
@@ -19,24 +21,29 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
 from pixel_gan.weights import WeightsNotFoundError, load_or_explain, load_tensors, resolve_pretrained
+from pixel_gan.weights.catalog import INCEPTION_FILE, is_url
+from pixel_gan.weights.files import cached_url_file
 
 CONFIG_KEY = "metrics.fid.inception_weights"
-INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
 LAYOUT = (
-    f"the file {INCEPTION_FILE} (torch-fidelity's InceptionV3 state dict, release v0.2.0), or a directory holding it"
+    f"the file {INCEPTION_FILE} (torch-fidelity's InceptionV3 state dict, release v0.2.0), a directory holding it, "
+    "or its release URL (then read from the torch hub cache; `pixel-gan weights fetch` fills one)"
 )
 INCEPTION_SIZE = 299
 MAX_KID_SUBSET = 50
 
 
 def load_inception(path: str) -> nn.Module:
-    """torch-fidelity InceptionV3 (2048-d pool features) from a local weights file.
+    """torch-fidelity InceptionV3 (2048-d pool features) from a local weights file or its URL.
 
     Input: uint8 (B, 3, H, W); it resizes to 299 itself. torch-fidelity reads
     the file with a full unpickle, so it is first opened with
     `weights_only=True`, which refuses anything but plain tensors.
     """
-    resolved = Path(resolve_pretrained(path, CONFIG_KEY, LAYOUT, required_files=[]))
+    if is_url(path):
+        resolved = cached_url_file(path, CONFIG_KEY, LAYOUT)
+    else:
+        resolved = Path(resolve_pretrained(path, CONFIG_KEY, LAYOUT, required_files=[]))
     if resolved.is_dir():
         resolved = Path(resolve_pretrained(str(resolved), CONFIG_KEY, LAYOUT, [INCEPTION_FILE])) / INCEPTION_FILE
     load_tensors(resolved, f"{CONFIG_KEY}={path!r}:")  # refuses code before torch-fidelity's full unpickle

@@ -74,3 +74,19 @@ def test_to_pil_round_trips_and_clamps() -> None:
     assert to_pil(torch.zeros(1, 3, 4, 5)).size == (5, 4)
     with pytest.raises(ValueError, match=r"\(3, H, W\)"):
         to_pil(torch.zeros(4, 4))
+
+
+def test_pixel_art_transform_enlarges_native_art_cell_for_cell() -> None:
+    """Native-size pixel art (what `data prepare` writes) grows by whole cells with its exact colours."""
+    native = np.random.default_rng(1).integers(0, 256, size=(16, 16, 3), dtype=np.uint8)
+    grown = np.asarray(build_transform(64, train=False, pixel_art=True)(Image.fromarray(native)))
+    np.testing.assert_array_equal(grown, native.repeat(4, axis=0).repeat(4, axis=1))
+    blurred = np.asarray(build_transform(64, train=False)(Image.fromarray(native)))
+    assert not np.array_equal(blurred, grown)  # the photo transform would smear the cells
+
+
+def test_pixel_art_transform_shrinks_like_the_photo_transform() -> None:
+    large = Image.fromarray(np.random.default_rng(2).integers(0, 256, size=(128, 96, 3), dtype=np.uint8))
+    as_art = np.asarray(build_transform(64, train=False, pixel_art=True)(large))
+    as_photo = np.asarray(build_transform(64, train=False)(large))
+    np.testing.assert_array_equal(as_art, as_photo)
