@@ -13,6 +13,7 @@ import typer
 
 from pixel_gan.cli import app as app_command
 from pixel_gan.cli import convert, translate
+from pixel_gan.data.prepare.cli import app as data_app
 from pixel_gan.weights.cli import app as weights_app
 
 app = typer.Typer(
@@ -31,8 +32,7 @@ app.command("convert", help=convert.HELP)(convert.command)
 # Command groups: each is a typer.Typer() next to its code, added here. Importing one must stay light
 # (no torch, cv2 or model code at module level), or every `pixel-gan --help` pays for it.
 app.add_typer(weights_app, name="weights")
-# `data` (pixel_gan.data.prepare.cli) waits for pixel_gan/data/__init__.py to stop importing torch:
-#   from pixel_gan.data.prepare.cli import app as data_app; app.add_typer(data_app, name="data")
+app.add_typer(data_app, name="data")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

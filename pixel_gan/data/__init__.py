@@ -1,31 +1,40 @@
-"""Data: transforms, edge presets, unpaired datasets, the datamodule and procedural demo data."""
+"""Data: transforms, edge presets, unpaired datasets, the datamodule and procedural demo data.
 
-from pixel_gan.data.datamodule import UnpairedDataModule
-from pixel_gan.data.datasets import FixedValidationSet, UnpairedImageDataset
-from pixel_gan.data.demo import generate_demo_dataset
-from pixel_gan.data.edges import PRESETS, EdgePreset, apply_edge_preset, edge_map, get_preset, resolve_preset
-from pixel_gan.data.images import IMAGE_EXTENSIONS, ImageLoadError, list_images, load_rgb
-from pixel_gan.data.sampler import EpochSampler
-from pixel_gan.data.transforms import build_transform, to_pil, to_tensor, validate_resolution
+The names below load on first use (PEP 562), so light submodules such as ``pixel_gan.data.prepare.cli``
+(imported by ``pixel-gan --help``) do not pull in torch and OpenCV through this package.
+"""
 
-__all__ = [
-    "IMAGE_EXTENSIONS",
-    "PRESETS",
-    "EdgePreset",
-    "EpochSampler",
-    "FixedValidationSet",
-    "ImageLoadError",
-    "UnpairedDataModule",
-    "UnpairedImageDataset",
-    "apply_edge_preset",
-    "build_transform",
-    "edge_map",
-    "generate_demo_dataset",
-    "get_preset",
-    "list_images",
-    "load_rgb",
-    "resolve_preset",
-    "to_pil",
-    "to_tensor",
-    "validate_resolution",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOMES = {
+    "UnpairedDataModule": "datamodule",
+    "FixedValidationSet": "datasets",
+    "UnpairedImageDataset": "datasets",
+    "generate_demo_dataset": "demo",
+    "PRESETS": "edges",
+    "EdgePreset": "edges",
+    "apply_edge_preset": "edges",
+    "edge_map": "edges",
+    "get_preset": "edges",
+    "resolve_preset": "edges",
+    "IMAGE_EXTENSIONS": "images",
+    "ImageLoadError": "images",
+    "list_images": "images",
+    "load_rgb": "images",
+    "EpochSampler": "sampler",
+    "build_transform": "transforms",
+    "to_pil": "transforms",
+    "to_tensor": "transforms",
+    "validate_resolution": "transforms",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'pixel_gan.data' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"pixel_gan.data.{_HOMES[name]}"), name)
