@@ -33,7 +33,8 @@ class Row:
     """One line of the table and one column of the image grid: a trained run or a baseline."""
 
     name: str
-    kind: str  # "run", "baseline", "untrained" (a run at step 0) or "target" (the ground truth, grid only)
+    kind: str  # "run", "baseline", "untrained" (a run at step 0), "finished" (a run after the CLI's grid and
+    # palette step) or "target" (the ground truth, grid only)
     values: dict[str, Value] = field(default_factory=dict)
     outputs: list[Image.Image | None] = field(default_factory=list)  # one per grid input
     status: str = ""  # why a row has no values/images (e.g. "not installed")
@@ -61,8 +62,9 @@ class Report:
 
     @property
     def grid_rows(self) -> list[Row]:
-        """Columns of the sample grid: step-0 runs, the table's rows, then the ground truth."""
-        rows = [r for r in self.gt_rows if r.kind == "untrained"] + list(self.rows)
+        """Columns of the sample grid: the ground-truth table's rows in order (step 0, trained, finished,
+        baselines), the other rows, then the ground truth."""
+        rows = list(self.gt_rows) + [r for r in self.rows if all(r is not g for g in self.gt_rows)]
         if self.ground_truth:
             rows.append(Row("ground truth", "target", outputs=list(self.ground_truth)))
         return rows
