@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from PIL import Image
 
 from pixel_gan.evaluation.metrics import EvalSet
-from pixel_gan.evaluation.report import Row
+from pixel_gan.evaluation.rows import Row, Value
 from pixel_gan.inference.pixelize import pixelize, quantize_native
 
 FINISH_LABEL = "+ finish"
@@ -41,15 +41,20 @@ def finish_all(images: Sequence[Image.Image], test: EvalSet) -> list[Image.Image
     return [finish(im, target_grid(t, c), test) for im, t, c in zip(images, test.gt, test.gt_cells, strict=True)]
 
 
+def scored(images: Sequence[Image.Image], test: EvalSet) -> dict[str, Value]:
+    """The ``gt_*`` metrics of ``images`` as a row's values."""
+    return dict(test.gt_metrics(images))
+
+
 def finished_row(row: Row, outputs: Sequence[Image.Image], test: EvalSet, n_grid: int) -> Row:
     """``row``'s translations after the finishing step, scored on ground truth only."""
     finished = finish_all(outputs, test)
     kind = "untrained" if row.kind == "untrained" else "finished"
-    return Row(f"{row.name} {FINISH_LABEL}", kind, test.gt_metrics(finished), list(finished[:n_grid]))
+    return Row(f"{row.name} {FINISH_LABEL}", kind, scored(finished, test), list(finished[:n_grid]))
 
 
 def target_palette_baseline(test: EvalSet, size: tuple[int, int], n_grid: int) -> Row:
     """The photos themselves at the target's grid and palette (resized to ``size`` first, as a run sees them)."""
     photos = [p.resize(size, Image.Resampling.LANCZOS) for p in test.photos]
     finished = finish_all(photos, test)
-    return Row(BASELINE_NAME, "baseline", test.gt_metrics(finished), list(finished[:n_grid]))
+    return Row(BASELINE_NAME, "baseline", scored(finished, test), list(finished[:n_grid]))
