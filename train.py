@@ -1,4 +1,4 @@
-"""Train a pixel-art translator: ``python train.py experiment=64_palette`` (see conf/)."""
+"""Train a pixel-art translator: ``python train.py experiment=64_palette`` (see pixel_gan/conf/)."""
 
 import logging
 import sys
@@ -10,7 +10,7 @@ from pixel_gan.cli_errors import exit_on_user_error
 from pixel_gan.config import quote_numeric_choices
 
 
-@hydra.main(version_base="1.3", config_path="conf", config_name="train")
+@hydra.main(version_base="1.3", config_path="pixel_gan/conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     from pixel_gan.training import train
 

@@ -322,7 +322,7 @@ def convert_checkpoint(
     (:class:`ConversionWarning`) say where the import cannot match the original exactly.
     The folder appears complete or not at all; an existing non-empty ``out_dir`` needs ``force``.
     """
-    from pixel_gan.data.edges import resolve_preset
+    from pixel_gan.data.edges import read_preset as resolve_preset
     from pixel_gan.models.backbone import build_backbone
     from pixel_gan.models.generator import CycleGANTurbo, unet_lora_targets
 

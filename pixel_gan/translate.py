@@ -27,7 +27,8 @@ import torch
 from PIL import Image, ImageOps
 from torch import Tensor
 
-from pixel_gan.data.edges import EdgePreset, apply_edge_preset, resolve_preset
+from pixel_gan.data.edges import EdgePreset, apply_edge_preset
+from pixel_gan.data.edges import read_preset as resolve_preset
 from pixel_gan.data.images import IMAGE_EXTENSIONS, ImageLoadError, display_path, list_images, load_rgb
 from pixel_gan.data.transforms import to_pil, to_tensor
 from pixel_gan.export import CONFIG_NAME, WEIGHTS_NAME, load_translator_files

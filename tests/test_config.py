@@ -7,7 +7,7 @@ from omegaconf import OmegaConf
 
 from pixel_gan.config import ConfigError, compose_train_config, validate_config
 
-CONF = str(Path(__file__).resolve().parents[1] / "conf")
+CONF = str(Path(__file__).resolve().parents[1] / "pixel_gan" / "conf")
 STUDY = {
     "256_default": (256, "default", "combined"),
     "128_default": (128, "default", "combined"),
@@ -54,7 +54,7 @@ def test_demo_uses_the_pretrained_demo_base_and_smoke_the_tiny_one_on_cpu(name, 
 
 def test_the_study_in_miniature_maps_every_experiment_to_a_cpu_size():
     """``+study=mini``: demo data, demo base, CPU, and 256/128/64 px → 64/48/32 px."""
-    for path in sorted((Path(__file__).parents[1] / "conf" / "experiment").glob("[0-9]*.yaml")):
+    for path in sorted((Path(__file__).parents[1] / "pixel_gan" / "conf" / "experiment").glob("[0-9]*.yaml")):
         cfg = compose_train(f"experiment={path.stem}", "+study=mini")
         study_size = {"256": 64, "128": 48, "64": 32}[path.stem.split("_")[0]]
         assert (cfg.resolution.size, cfg.model.backbone, cfg.data.generate_demo) == (study_size, "demo", True)

@@ -3,14 +3,13 @@
 from pixel_gan.data.datamodule import UnpairedDataModule
 from pixel_gan.data.datasets import FixedValidationSet, UnpairedImageDataset
 from pixel_gan.data.demo import generate_demo_dataset
-from pixel_gan.data.edges import PRESETS, EdgePreset, apply_edge_preset, edge_map, get_preset, resolve_preset
+from pixel_gan.data.edges import EdgePreset, apply_edge_preset, edge_map, load_preset, read_preset
 from pixel_gan.data.images import IMAGE_EXTENSIONS, ImageLoadError, list_images, load_rgb
 from pixel_gan.data.sampler import EpochSampler
 from pixel_gan.data.transforms import build_transform, to_pil, to_tensor, validate_resolution
 
 __all__ = [
     "IMAGE_EXTENSIONS",
-    "PRESETS",
     "EdgePreset",
     "EpochSampler",
     "FixedValidationSet",
@@ -21,10 +20,10 @@ __all__ = [
     "build_transform",
     "edge_map",
     "generate_demo_dataset",
-    "get_preset",
+    "load_preset",
     "list_images",
     "load_rgb",
-    "resolve_preset",
+    "read_preset",
     "to_pil",
     "to_tensor",
     "validate_resolution",

@@ -338,8 +338,9 @@ def edge_f1(input_img: ImageLike, output_img: ImageLike, preset: Any = "default"
     from :func:`pixel_gan.data.edges.edge_map`; the output is resized to the
     input's size (nearest) first. Both edgeless = 1.0. Higher is better.
     """
-    from pixel_gan.data.edges import edge_map
+    from pixel_gan.data.edges import edge_map, read_preset
 
+    preset = read_preset(preset)  # a name from an evaluation config or an export's record, resolved once
     a, b = _paired(input_img, output_img)
     scores = []
     for ia, ib in zip(to_uint8(a), to_uint8(b), strict=True):
