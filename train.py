@@ -7,7 +7,7 @@ import hydra
 from omegaconf import DictConfig
 
 from pixel_gan.cli_errors import exit_on_user_error
-from pixel_gan.config import quote_numeric_choices
+from pixel_gan.config import normalize_overrides
 
 
 @hydra.main(version_base="1.3", config_path="pixel_gan/conf", config_name="train")
@@ -27,8 +27,8 @@ def main(cfg: DictConfig) -> float | None:
 
 
 def run() -> None:
-    """The command: numeric config-group choices (``resolution=64``) are quoted before Hydra reads them."""
-    sys.argv[1:] = quote_numeric_choices(sys.argv[1:])
+    """The command: overrides normalized (``resolution=64`` quoted, ``edge_preset.name=medium`` selects the file)."""
+    sys.argv[1:] = normalize_overrides(sys.argv[1:])
     main()
 
 

@@ -4,7 +4,7 @@ Importing this package registers the schemas in Hydra's ConfigStore, which ``tra
 Hydra composes (it imports from here first).
 """
 
-from pixel_gan.config.compose import CONF_DIR, compose_train_config, plain_dict, quote_numeric_choices
+from pixel_gan.config.compose import CONF_DIR, compose_train_config, normalize_overrides, plain_dict
 from pixel_gan.config.errors import ConfigError, check_choice, check_number
 from pixel_gan.config.schema import LossConfig, ModelConfig, OptimConfig, register, typed
 from pixel_gan.config.validation import Settings, settings, validate_config
@@ -22,7 +22,7 @@ __all__ = [
     "check_number",
     "compose_train_config",
     "plain_dict",
-    "quote_numeric_choices",
+    "normalize_overrides",
     "register",
     "settings",
     "typed",

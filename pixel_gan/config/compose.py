@@ -22,20 +22,29 @@ CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 _NUMERIC_CHOICE = re.compile(r"^(?P<key>[+~]{0,2}(?P<group>[A-Za-z_]\w*))=(?P<values>\d+(?:,\d+)*)$")
 
 
-def quote_numeric_choices(overrides: list[str]) -> list[str]:
-    """``resolution=64`` → ``resolution='64'`` (also sweeps: ``resolution=32,64``).
+_PRESET_BY_NAME = re.compile(r"^edge_preset\.name=(?P<name>[A-Za-z_]\w*)$")
 
-    Hydra parses ``64`` as an int, and a config-group override that is not a string fails with a
-    traceback; the option files of ``resolution/`` are named by numbers, so quote such values.
+
+def normalize_overrides(overrides: list[str]) -> list[str]:
+    """Command-line overrides as Hydra should read them.
+
+    - ``resolution=64`` → ``resolution='64'`` (also sweeps: ``resolution=32,64``): Hydra parses ``64``
+      as an int, and a config-group override that is not a string fails with a traceback; the option
+      files of ``resolution/`` are named by numbers, so such values are quoted.
+    - ``edge_preset.name=medium`` → ``edge_preset=medium``: a preset's name selects its file, whose
+      numbers come with it (relabelling another preset's numbers would train with the wrong edges).
     """
     groups = {d.name for d in CONF_DIR.iterdir() if d.is_dir()}
-    quoted = []
+    normalized = []
     for item in overrides:
         match = _NUMERIC_CHOICE.match(item)
         if match and match["group"] in groups:
             item = f"{match['key']}=" + ",".join(f"'{v}'" for v in match["values"].split(","))
-        quoted.append(item)
-    return quoted
+        preset = _PRESET_BY_NAME.match(item)
+        if preset:
+            item = f"edge_preset={preset['name']}"
+        normalized.append(item)
+    return normalized
 
 
 def compose_train_config(
@@ -48,9 +57,8 @@ def compose_train_config(
     from hydra import compose, initialize_config_dir
 
     register()
-
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=list(overrides))
+        cfg = compose(config_name="train", overrides=normalize_overrides(list(overrides)))
     OmegaConf.set_struct(cfg, False)
     cfg.paths.root_dir = "."
     cfg.paths.output_dir = output_dir

@@ -172,5 +172,6 @@ def typed(cls: type[T], values: DictConfig | Mapping[str, Any], key: str) -> T:
         raise ConfigError(f"{key}: {str(err).splitlines()[0]}") from None
     try:
         return OmegaConf.to_object(node)  # type: ignore[return-value]
-    except ValueError as err:
-        raise ConfigError(str(err) if isinstance(err, ConfigError) else f"{key}: {err}") from None
+    except ValueError as err:  # the dataclass's own check, which names its key
+        message = str(err)
+        raise ConfigError(message if message.startswith(key) else f"{key}: {message}") from None

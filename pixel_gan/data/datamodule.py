@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,9 @@ class UnpairedDataModule(L.LightningDataModule):
         self.train_set: UnpairedImageDataset | None = None
         self.val_set: FixedValidationSet | None = None
         # Kept in checkpoints; not merged into the logger's hparams (keys may clash with the module's).
-        self.save_hyperparameters(logger=False)
+        # The preset as plain values: a checkpoint holds no class to unpickle (weights_only loading).
+        self.save_hyperparameters(ignore=["edge_preset"], logger=False)
+        self.hparams["edge_preset"] = dataclasses.asdict(edge_preset)
 
     @property
     def prompts(self) -> tuple[str, str]:

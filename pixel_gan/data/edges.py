@@ -44,22 +44,23 @@ class EdgePreset:
     mode: str
 
     def __post_init__(self) -> None:
-        for field in ("low_threshold", "high_threshold", "min_area"):
-            value = getattr(self, field)
+        """Every value checked; a message names its ``edge_preset.<key>`` (the config group's keys)."""
+        for key in ("low_threshold", "high_threshold", "min_area"):
+            value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-                raise ValueError(f"edge preset {self.name!r}: {field} must be an integer, got {value!r}")
-            object.__setattr__(self, field, int(value))
+                raise ValueError(f"edge_preset.{key} must be an integer, got {value!r} (preset {self.name!r})")
+            object.__setattr__(self, key, int(value))
         if not 0 <= self.low_threshold <= self.high_threshold <= 255:
             raise ValueError(
-                f"edge preset {self.name!r}: need 0 <= low_threshold <= high_threshold <= 255, "
-                f"got low_threshold={self.low_threshold}, high_threshold={self.high_threshold}"
+                f"edge_preset: need 0 <= low_threshold <= high_threshold <= 255, got low_threshold="
+                f"{self.low_threshold}, high_threshold={self.high_threshold} (preset {self.name!r})"
             )
         if self.min_area < 0:
-            raise ValueError(f"edge preset {self.name!r}: min_area must be >= 0, got {self.min_area}")
+            raise ValueError(f"edge_preset.min_area must be >= 0, got {self.min_area} (preset {self.name!r})")
         if not isinstance(self.grayscale, bool):
-            raise ValueError(f"edge preset {self.name!r}: grayscale must be true or false, got {self.grayscale!r}")
+            raise ValueError(f"edge_preset.grayscale must be true or false, got {self.grayscale!r}")
         if self.mode not in MODES:
-            raise ValueError(f"edge preset {self.name!r}: mode must be one of {MODES}, got {self.mode!r}")
+            raise ValueError(f"edge_preset.mode must be one of {', '.join(MODES)}; got {self.mode!r}")
 
     @property
     def is_identity(self) -> bool:
@@ -112,10 +113,13 @@ def read_preset(record: EdgePreset | Mapping[str, Any] | str | None) -> EdgePres
     if not isinstance(record, Mapping):
         raise ValueError(f"edge preset must be a name or a mapping, got {type(record).__name__}")
     values = {k: v for k, v in record.items() if v is not None}
-    base = load_preset(str(values.pop("name", NONE)))
-    unknown = sorted(set(values) - {f.name for f in dataclasses.fields(EdgePreset)})
+    fields = {f.name for f in dataclasses.fields(EdgePreset)}
+    unknown = sorted(set(values) - fields)
     if unknown:
-        raise ValueError(f"edge preset {base.name!r}: unknown option(s) {unknown}")
+        raise ValueError(f"edge preset {values.get('name')!r}: unknown option(s) {unknown}")
+    if set(values) == fields:  # every number stored: the preset it was trained with, whatever its name
+        return EdgePreset(**values)
+    base = load_preset(str(values.pop("name", NONE)))
     return dataclasses.replace(base, **values)
 
 

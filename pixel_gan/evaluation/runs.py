@@ -22,9 +22,9 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from pixel_gan.callbacks import METRICS_FILE, read_metrics_jsonl
 from pixel_gan.config import ConfigError
 from pixel_gan.export import CONFIG_NAME, WEIGHTS_NAME
+from pixel_gan.training.callbacks import METRICS_FILE, read_metrics_jsonl
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ import lightning as L
 import pytest
 import torch
 
-import pixel_gan.module as module_code
+import pixel_gan.losses.terms as loss_terms
 from pixel_gan.config import ConfigError
-from pixel_gan.module import TrainingDivergedError
+from pixel_gan.training.steps import TrainingDivergedError
 
 
 def snapshot(module) -> dict[str, list[torch.Tensor]]:
@@ -48,19 +48,19 @@ def make_trainer(tmp_path, max_steps: int, *callbacks) -> L.Trainer:
 
 
 def poison(monkeypatch, name: str, calls: int | None) -> None:
-    """Make ``pixel_gan.module.<name>`` return NaN for its first ``calls`` calls (None: always)."""
-    original, count = getattr(module_code, name), {"n": 0}
+    """Make ``pixel_gan.losses.terms.<name>`` return NaN for its first ``calls`` calls (None: always)."""
+    original, count = getattr(loss_terms, name), {"n": 0}
 
     def nan_loss(*args, **kwargs):
         count["n"] += 1
         loss = original(*args, **kwargs)
         return loss * float("nan") if calls is None or count["n"] <= calls else loss
 
-    monkeypatch.setattr(module_code, name, nan_loss)
+    monkeypatch.setattr(loss_terms, name, nan_loss)
 
 
 @pytest.mark.parametrize(
-    "overrides", [(), ("loss=combined", "loss.split_backward=false")], ids=["split-backward", "single-backward"]
+    "overrides", [(), ("loss=combined", "loss.schedule=single")], ids=["split-backward", "single-backward"]
 )
 def test_a_non_finite_generator_loss_skips_only_the_generator_step(build_module, monkeypatch, tmp_path, overrides):
     module, dm = build_module(*overrides)
