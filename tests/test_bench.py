@@ -40,11 +40,11 @@ def smoke_result(cache_dir) -> dict:
 
 def passes_per_iteration(cache_dir: str, mode: str) -> int:
     """Generator forwards in one real training iteration, counted by wrapping ``CycleGANTurbo.forward``."""
-    loss, split = bench.MODES[mode]
+    loss, schedule = bench.MODES[mode]
     cfg = compose_train_config(
         "experiment=smoke",
         f"loss={loss}",
-        f"loss.split_backward={str(split).lower()}",
+        f"loss.schedule={schedule}",
         output_dir="/dev/null",
         cache_dir=cache_dir,
     )

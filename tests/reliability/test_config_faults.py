@@ -30,9 +30,15 @@ CASES = [
     ("resolution-wrong-type", ["resolution.size=abc"], 2, "error: resolution.size must be an integer, got 'abc' (str)"),
     ("batch-size-wrong-type", ["data.batch_size=two"], 2, "error: data.batch_size must be an integer, got 'two'"),
     ("batch-size-float", ["data.batch_size=1.5"], 2, "error: data.batch_size must be an integer, got 1.5"),
-    ("lr-wrong-type", ["optim.lr=fast"], 2, "error: optim.lr must be a number, got 'fast'"),
+    ("lr-wrong-type", ["optim.lr=fast"], 1, "Error merging override optim.lr=fast"),
     ("negative-workers", ["data.num_workers=-1"], 2, "error: data.num_workers must be >= 0, got -1"),
-    ("unknown-loss-name", ["loss.name=fancy"], 2, "error: loss.name must be one of separate, combined, palette"),
+    (
+        "unknown-loss-schedule",
+        ["loss.schedule=fancy"],
+        2,
+        "error: loss.schedule must be one of separate, single, split; got 'fancy'",
+    ),
+    ("misspelt-loss-key", ["loss.lambda_palete=1"], 1, "Could not override 'loss.lambda_palete'."),
     (
         "unknown-experiment",
         ["experiment=no_such_experiment"],
