@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
@@ -155,7 +155,7 @@ def _legacy_loss(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def typed(cls: type[T], values: DictConfig | Mapping[str, Any], key: str) -> T:
+def typed(cls: type[T], values: T | DictConfig | Mapping[str, Any], key: str) -> T:
     """``values`` (a composed node, or a plain mapping such as a checkpoint's hparams) as ``cls``.
 
     The one conversion from config to typed object: unknown keys and wrong types are a ConfigError
@@ -163,9 +163,10 @@ def typed(cls: type[T], values: DictConfig | Mapping[str, Any], key: str) -> T:
     """
     if isinstance(values, cls):
         return values
-    plain = OmegaConf.to_container(values, resolve=True) if isinstance(values, DictConfig) else dict(values)
+    container = OmegaConf.to_container(values, resolve=True) if isinstance(values, DictConfig) else values
+    plain = dict(cast(Mapping[str, Any], container))
     if cls is LossConfig:
-        plain = _legacy_loss(dict(plain))
+        plain = _legacy_loss(plain)
     try:
         node = OmegaConf.merge(OmegaConf.structured(cls), plain)
     except Exception as err:  # omegaconf's ValidationError / ConfigKeyError: a wrong key or type

@@ -27,7 +27,7 @@ class LossNets:
     """What the terms are computed with: the generator, one discriminator per domain, LPIPS and the weights."""
 
     generator: CycleGANTurbo
-    discriminators: Mapping[str, nn.Module]
+    discriminators: nn.ModuleDict
     lpips: PerceptualLoss
     weights: LossConfig
 

@@ -142,10 +142,11 @@ class PixelGANModule(SafeSteps):
             cast_frozen_(self.generator, self.discriminators, self.lpips, dtype=dtype)
 
     # --- optimizers ----------------------------------------------------------------------
-    def configure_optimizers(self):
+    def configure_optimizers(self) -> Any:
         o = self.optim_cfg
         adam: dict[str, Any] = {"betas": tuple(o.betas), "weight_decay": o.weight_decay, "eps": o.eps}
-        d_params = list({id(p): p for d in self.discriminators.values() for p in d.trainable_parameters()}.values())
+        discriminators: list[Any] = list(self.discriminators.values())
+        d_params = list({id(p): p for d in discriminators for p in d.trainable_parameters()}.values())
         opt_g = torch.optim.AdamW(self._generator_param_groups(o.lr, o.lr_vae), lr=o.lr, **adam)
         opt_d = torch.optim.AdamW(d_params, lr=o.lr_disc or o.lr, **adam)
         total = max(int(self.trainer.max_steps), 1) if self._trainer is not None else 1
@@ -183,7 +184,7 @@ class PixelGANModule(SafeSteps):
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         a, b = batch["a"], batch["b"]
         self._iteration_skipped = False
-        opt_g, opt_d = self.optimizers()  # type: ignore[misc]
+        opt_g, opt_d = self.optimizers()  # type: ignore[attr-defined]
         with self.toggled_optimizer(opt_g):  # D parameters get no gradient in the G step
             g_logs, fakes = self.generator_step(a, b, opt_g)
         with self.toggled_optimizer(opt_d):

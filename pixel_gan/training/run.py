@@ -128,16 +128,20 @@ def scaled_optim(optim: OptimConfig, batch_per_device: int, world_size: int) -> 
         "world_size": int(world_size),
         "global_batch": global_batch,
     }
-    scaled = {"lr": optim.lr * factor}
     for key in ("lr_disc", "lr_vae"):
-        value = getattr(optim, key)
-        if value:
-            record[f"base_{key}"], scaled[key] = value, value * factor
+        if getattr(optim, key):
+            record[f"base_{key}"] = getattr(optim, key)
+    scaled = dataclasses.replace(
+        optim,
+        lr=optim.lr * factor,
+        lr_disc=optim.lr_disc * factor if optim.lr_disc else optim.lr_disc,
+        lr_vae=optim.lr_vae * factor if optim.lr_vae else optim.lr_vae,
+    )
     rank_zero_info(
         f"batch {batch_per_device} per device x {world_size} processes = global batch {global_batch}; "
-        f"lr {optim.lr:g} -> {scaled['lr']:g} (optim.lr_scaling={optim.lr_scaling}, base_batch={optim.base_batch})"
+        f"lr {optim.lr:g} -> {scaled.lr:g} (optim.lr_scaling={optim.lr_scaling}, base_batch={optim.base_batch})"
     )
-    return dataclasses.replace(optim, **scaled), record
+    return scaled, record
 
 
 def check_process_launch(trainer: L.Trainer) -> None:
@@ -154,7 +158,7 @@ def check_process_launch(trainer: L.Trainer) -> None:
     strategy = trainer.strategy
     spawns_itself = (
         isinstance(getattr(strategy, "launcher", None), _SubprocessScriptLauncher)
-        and not strategy.cluster_environment.creates_processes_externally
+        and not getattr(strategy, "cluster_environment").creates_processes_externally  # noqa: B009 - not on Strategy
     )
     if (
         spawns_itself
@@ -194,7 +198,7 @@ def hold_submitit_signal(preemption: PreemptionCheckpoint) -> Callable[[], None]
 
     def requeue() -> None:
         signal.signal(signum, original)
-        if preemption.signum == signum:
+        if preemption.signum == signum and callable(original):
             original(signum, None)
 
     return requeue
