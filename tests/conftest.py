@@ -132,6 +132,27 @@ def build_module(cache_dir, small_data, tmp_path):
     return build
 
 
+@pytest.fixture
+def cpu_trainer(tmp_path):
+    """``cpu_trainer(max_steps, *callbacks, **options)`` → a quiet CPU ``L.Trainer`` in ``tmp_path``:
+    no logger, checkpoints, progress bar, model summary or validation unless ``options`` say so."""
+    import lightning as L
+
+    def make(max_steps: int, *callbacks: L.Callback, **options) -> L.Trainer:
+        quiet = {
+            "accelerator": "cpu",
+            "logger": False,
+            "enable_checkpointing": False,
+            "enable_progress_bar": False,
+            "enable_model_summary": False,
+            "limit_val_batches": 0,
+            "default_root_dir": str(tmp_path),
+        }
+        return L.Trainer(max_steps=max_steps, callbacks=list(callbacks), **{**quiet, **options})
+
+    return make
+
+
 @dataclass
 class TrainPy:
     """``python train.py experiment=smoke`` on the tiny model and ``data_root``, one intra-op thread per process.

@@ -1,6 +1,5 @@
 """Each loss mode trains: two steps at 32 px change the LoRA weights; checkpoints hold only what is trained."""
 
-import lightning as L
 import pytest
 import torch
 
@@ -14,25 +13,12 @@ MODES = {
 }
 
 
-def trainer(tmp_path, steps=2):
-    return L.Trainer(
-        accelerator="cpu",
-        max_steps=steps,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        limit_val_batches=0,
-        enable_model_summary=False,
-        default_root_dir=str(tmp_path),
-    )
-
-
 @pytest.mark.parametrize("mode", sorted(MODES))
-def test_two_steps_change_the_trained_weights(mode, build_module, tmp_path):
+def test_two_steps_change_the_trained_weights(mode, build_module, cpu_trainer):
     module, dm = build_module(*MODES[mode])
     before = {k: v.clone() for k, v in module.generator.trainable_state_dict().items()}
     d_before = [p.detach().clone() for p in module.discriminators["b"].trainable_parameters()]
-    t = trainer(tmp_path)
+    t = cpu_trainer(2)
     t.fit(module, datamodule=dm)
     assert t.global_step == 2  # one counted step per iteration, whatever the number of optimizer steps
     after = module.generator.trainable_state_dict()
@@ -48,9 +34,9 @@ def test_two_steps_change_the_trained_weights(mode, build_module, tmp_path):
     assert module.skipped_steps == 0
 
 
-def test_checkpoint_holds_only_trained_tensors(build_module, tmp_path):
+def test_checkpoint_holds_only_trained_tensors(build_module, cpu_trainer, tmp_path):
     module, dm = build_module()
-    t = trainer(tmp_path, steps=1)
+    t = cpu_trainer(1)
     t.fit(module, datamodule=dm)
     path = tmp_path / "last.ckpt"
     t.save_checkpoint(path)

@@ -31,22 +31,16 @@ def batches(n: int, batch_size: int = 1) -> DataLoader:
     return DataLoader(data, batch_size=None)
 
 
-def fit(module: PixelGANModule, steps: int, tmp_path, precision: str = "32-true") -> L.Trainer:
-    trainer = L.Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_steps=steps,
-        precision=precision,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-        default_root_dir=str(tmp_path),
-    )
-    trainer.fit(module, train_dataloaders=batches(steps))
-    return trainer
+@pytest.fixture
+def fit(cpu_trainer):
+    """``fit(module, steps, precision)``: ``steps`` iterations on random batches; returns the trainer."""
+
+    def run(module: PixelGANModule, steps: int, precision: str = "32-true") -> L.Trainer:
+        trainer = cpu_trainer(steps, devices=1, precision=precision, num_sanity_val_steps=0)
+        trainer.fit(module, train_dataloaders=batches(steps))
+        return trainer
+
+    return run
 
 
 # --- (a) the domain-split backward --------------------------------------------------------------------
@@ -121,7 +115,7 @@ def test_lean_palette_loss_equals_formula_at_training_size():
 # --- (c), (d) the discriminator step and the frozen discriminators ---------------------------------
 
 
-def test_d_step_runs_no_generator_pass_and_g_step_leaves_d_grads_alone(build_module, tmp_path, monkeypatch):
+def test_d_step_runs_no_generator_pass_and_g_step_leaves_d_grads_alone(build_module, fit, monkeypatch):
     module = build_module("loss=combined")[0]
     calls = {"n": 0}
     module.generator.register_forward_pre_hook(lambda *_: calls.__setitem__("n", calls["n"] + 1))
@@ -161,7 +155,7 @@ def test_d_step_runs_no_generator_pass_and_g_step_leaves_d_grads_alone(build_mod
 
     monkeypatch.setattr(module, "generator_step", spy_g)
     monkeypatch.setattr(module, "discriminator_step", spy_d)
-    fit(module, 2, tmp_path)
+    fit(module, 2)
 
     assert seen["d_passes"] == [0, 0]
     assert seen["g_passes"] == [6, 6]  # fake, rec, idt from each domain
@@ -173,7 +167,7 @@ def test_d_step_runs_no_generator_pass_and_g_step_leaves_d_grads_alone(build_mod
 # --- (e) bf16 --------------------------------------------------------------------------------------
 
 
-def test_bf16_step_keeps_identity_finite_and_trains(build_module, tmp_path):
+def test_bf16_step_keeps_identity_finite_and_trains(build_module, fit):
     """The GPU recipe on CPU: frozen bases in bf16, adapters fp32, bf16-mixed autocast."""
     module = build_module("loss=palette")[0]
     cast_frozen_(module.generator, module.discriminators, module.lpips, dtype=torch.bfloat16)
@@ -182,7 +176,7 @@ def test_bf16_step_keeps_identity_finite_and_trains(build_module, tmp_path):
     assert all(p.dtype == torch.float32 for p in module.generator.trainable_parameters())
     before = {k: v.clone() for k, v in module.generator.trainable_state_dict().items()}
 
-    trainer = fit(module, 2, tmp_path, precision="bf16-mixed")
+    trainer = fit(module, 2, precision="bf16-mixed")
 
     idt = trainer.callback_metrics["train/idt"]
     assert torch.isfinite(idt) and idt > 0

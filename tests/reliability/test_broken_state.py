@@ -34,7 +34,7 @@ class AroundSecondIteration(L.Callback):
             self.after = [optimizer_state(o) for o in trainer.optimizers]
 
 
-def test_a_step_that_makes_a_weight_non_finite_is_undone_and_counted_as_skipped(build_module, monkeypatch, tmp_path):
+def test_a_step_that_makes_a_weight_non_finite_is_undone_and_counted_as_skipped(build_module, monkeypatch, cpu_trainer):
     module, dm = build_module()
     original, calls = torch.optim.AdamW.step, {"n": 0}
 
@@ -47,17 +47,7 @@ def test_a_step_that_makes_a_weight_non_finite_is_undone_and_counted_as_skipped(
 
     monkeypatch.setattr(torch.optim.AdamW, "step", step_that_overflows)
     around = AroundSecondIteration()
-    L.Trainer(
-        accelerator="cpu",
-        max_steps=3,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        default_root_dir=str(tmp_path),
-        callbacks=[around],
-    ).fit(module, datamodule=dm)
+    cpu_trainer(3, around).fit(module, datamodule=dm)
     (g_before, d_before), (g_after, d_after) = around.before, around.after
     assert len(g_before) == len(g_after)  # the optimizer state has the same tensors again
     assert all(torch.equal(a, b) for a, b in zip(g_before, g_after, strict=True))  # weights and moments
