@@ -42,16 +42,9 @@ SD_TURBO_UNET = dict(
     cross_attention_dim=1024,
     use_linear_projection=True,
 )
-SD_TURBO_VAE = dict(
-    in_channels=3,
-    out_channels=3,
-    latent_channels=4,
-    layers_per_block=2,
-    sample_size=768,
-    block_out_channels=(128, 256, 512, 512),
-    down_block_types=("DownEncoderBlock2D",) * 4,
-    up_block_types=("UpDecoderBlock2D",) * 4,
-)
+_VAE_BLOCKS = {"down_block_types": ("DownEncoderBlock2D",) * 4, "up_block_types": ("UpDecoderBlock2D",) * 4}
+SD_TURBO_VAE = {"in_channels": 3, "out_channels": 3, "latent_channels": 4, "layers_per_block": 2, **_VAE_BLOCKS}
+SD_TURBO_VAE |= {"sample_size": 768, "block_out_channels": (128, 256, 512, 512)}
 SD_TURBO_TEXT = dict(
     vocab_size=49408,
     hidden_size=1024,

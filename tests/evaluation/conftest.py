@@ -43,15 +43,8 @@ def trained_runs(tmp_path_factory, train_py, eval_data) -> Path:
 
 def run_evaluate(*overrides: str, timeout: float = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "evaluate.py"), *overrides],
-        cwd=ROOT,
-        env=env,
-        text=True,
-        capture_output=True,
-        timeout=timeout,
-        check=False,
-    )
+    command = [sys.executable, str(ROOT / "evaluate.py"), *overrides]
+    return subprocess.run(command, cwd=ROOT, env=env, text=True, capture_output=True, timeout=timeout, check=False)
 
 
 @pytest.fixture(scope="session")
