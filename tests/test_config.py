@@ -165,3 +165,16 @@ def test_config_keys_of_the_contract_exist():
     ):
         parent, _, leaf = key.rpartition(".")
         assert leaf in OmegaConf.to_container(OmegaConf.select(cfg, parent)), key
+
+
+def readme_one_liners() -> list[list[str]]:
+    """The overrides of every single-run ``python train.py`` line of the README (multiruns sweep; see scaleout)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    lines = [line.split("#")[0].split()[2:] for line in readme.splitlines() if line.startswith("python train.py ")]
+    return [words for words in lines if not any(w.startswith("-") or w.endswith("\\") for w in words)]
+
+
+@pytest.mark.parametrize("overrides", readme_one_liners(), ids=" ".join)
+def test_the_readme_one_liners_compose_against_the_typed_configs(overrides):
+    cfg = compose_train(*(w for w in overrides if "<" not in w))
+    assert cfg.task_name == next(w.split("=")[1] for w in overrides if w.startswith("experiment="))
