@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pixel_gan.data.edges import PRESETS, EdgePreset, resolve_preset
+from pixel_gan.data.edges import NO_EDGES, EdgePreset, read_preset
 
 if TYPE_CHECKING:
     from pixel_gan.models.generator import LoraSettings
@@ -49,7 +49,7 @@ class TranslatorConfig:
     lora: Mapping[str, Any] = field(default_factory=dict)
     prompts: tuple[str, str] = DEFAULT_PROMPTS
     resolution: int = DEFAULT_RESOLUTION
-    edge_preset: EdgePreset = PRESETS["none"]
+    edge_preset: EdgePreset = NO_EDGES
     loss: str | None = None
     experiment: str = "translator"
     step: int | None = None
@@ -124,7 +124,7 @@ def read_edge_preset(value: Any, key: str = "edge_preset") -> EdgePreset:
     names = {f.name for f in dataclasses.fields(EdgePreset)}
     if isinstance(value, Mapping) and set(value) == names and all(value[k] is not None for k in names):
         return EdgePreset(**value)
-    return resolve_preset(value)
+    return read_preset(value)
 
 
 def _checked(check: Any, value: Any, key: str, path: Path | str) -> Any:
