@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 from PIL import Image
 
 from pixel_gan.evaluation.metrics import EvalSet
@@ -30,15 +31,17 @@ def target_grid(target: Image.Image, cell: int) -> tuple[int, int]:
     return max(1, target.width // cell), max(1, target.height // cell)
 
 
-def finish(image: Image.Image, grid: tuple[int, int], test: EvalSet) -> Image.Image:
-    """Snap ``image`` to ``grid`` cells, palette-map it (the CLI's two steps), back at ``image``'s size."""
-    native = quantize_native(pixelize(image, size=grid), test.gt_palette)
+def finish(image: Image.Image, grid: tuple[int, int], palette: np.ndarray) -> Image.Image:
+    """Snap ``image`` to ``grid`` cells, map it onto ``palette`` ((K, 3) uint8; the CLI's two steps), back at
+    ``image``'s size."""
+    native = quantize_native(pixelize(image, size=grid), palette)
     return native.resize(image.size, Image.Resampling.NEAREST)
 
 
 def finish_all(images: Sequence[Image.Image], test: EvalSet) -> list[Image.Image]:
     """Each image finished at the grid of its paired target (image i is the translation of photo i)."""
-    return [finish(im, target_grid(t, c), test) for im, t, c in zip(images, test.gt, test.gt_cells, strict=True)]
+    pairs = zip(images, test.gt, test.gt_cells, strict=True)
+    return [finish(im, target_grid(t, c), test.gt_palette) for im, t, c in pairs]
 
 
 def scored(images: Sequence[Image.Image], test: EvalSet) -> dict[str, Value]:

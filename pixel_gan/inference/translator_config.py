@@ -49,7 +49,7 @@ class TranslatorConfig:
     lora: Mapping[str, Any] = field(default_factory=dict)
     prompts: tuple[str, str] = DEFAULT_PROMPTS
     resolution: int = DEFAULT_RESOLUTION
-    edge_preset: EdgePreset = NO_EDGES
+    edge_preset: EdgePreset = field(default_factory=lambda: dataclasses.replace(NO_EDGES))
     loss: str | None = None
     experiment: str = "translator"
     step: int | None = None

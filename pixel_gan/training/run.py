@@ -82,11 +82,13 @@ def export_and_sample(
 ) -> Path:
     """Write the translator export and translate the first test_A images with it.
 
-    With a paired test split, ``samples/compare.png`` shows input | translation | ground truth.
+    With a paired test split, ``samples/compare.png`` shows input | translation | translation finished at
+    the ground truth's grid and palette (as ``pixel-gan translate --resolution N --palette P``) | ground truth.
     """
     from pixel_gan.data.ground_truth import at_size, load_ground_truth
     from pixel_gan.data.images import list_images, load_rgb
-    from pixel_gan.evaluation.report import comparison_grid
+    from pixel_gan.evaluation.figures import comparison_grid
+    from pixel_gan.evaluation.finish import finish, target_grid
     from pixel_gan.inference.translator import Translator
 
     export_dir = save_translator(
@@ -104,8 +106,9 @@ def export_and_sample(
         out = translator.translate(photo)
         write_file(samples / f"{Path(path).stem}.png", png_writer(out), inputs=[path])
         if ground_truth is not None:
-            target, _ = at_size(load_rgb(ground_truth.image_for(path)), ground_truth.cell_for(path), out.size)
-            lines.append([photo, out, target])
+            stored, cell = load_rgb(ground_truth.image_for(path)), ground_truth.cell_for(path)
+            target, _ = at_size(stored, cell, out.size)
+            lines.append([photo, out, finish(out, target_grid(stored, cell), ground_truth.palette), target])
     if lines:
         write_file(samples / "compare.png", png_writer(comparison_grid(lines)))
     log.info("translator exported to %s, samples in %s", export_dir, samples)
