@@ -78,11 +78,11 @@ def test_split_backward_gradients_equal_single_backward_fp64(build_module, monke
         torch.testing.assert_close(split[name], single[name], atol=1e-6, rtol=0, msg=name)
 
 
-# --- (b) the lean palette loss against the DESIGN formula ---------------------------------------------
+# --- (b) the lean palette loss against the formula written out ------------------------------------------
 
 
 def naive_palette_loss(fake: torch.Tensor, real: torch.Tensor, bins: int, sigma: float) -> torch.Tensor:
-    """DESIGN: per-channel soft histograms from the full (B, C, H, W, bins) weight tensor, L1 between them."""
+    """The formula: per-channel soft histograms from the full (B, C, H, W, bins) weight tensor, L1 between them."""
     centers = torch.linspace(0, 1, bins, dtype=torch.float64)
 
     def hist(x):

@@ -33,7 +33,7 @@ def _square_and_blob() -> np.ndarray:
 BLOB_REGION = (slice(0, 12), slice(80, 96))
 
 
-def test_shipped_preset_files_hold_the_design_values() -> None:
+def test_shipped_preset_files_hold_the_documented_values() -> None:
     assert load_preset("default") == EdgePreset("default", 100, 200, 0, grayscale=False, mode="overlay")
     assert load_preset("medium") == EdgePreset("medium", 125, 200, 150, grayscale=True, mode="overlay")
     assert load_preset("low") == EdgePreset("low", 150, 200, 200, grayscale=True, mode="overlay")
