@@ -15,6 +15,7 @@ from typing import Any, TypeVar, cast
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
 
 from pixel_gan.config.errors import ConfigError, check_choice, check_number
 from pixel_gan.data.edges import EdgePreset
@@ -173,6 +174,8 @@ def typed(cls: type[T], values: T | DictConfig | Mapping[str, Any], key: str) ->
         raise ConfigError(f"{key}: {str(err).splitlines()[0]}") from None
     try:
         return OmegaConf.to_object(node)  # type: ignore[return-value]
+    except MissingMandatoryValue as err:  # a preset or group file that leaves a value out
+        raise ConfigError(f"{key}: {str(err).splitlines()[0]}") from None
     except ValueError as err:  # the dataclass's own check, which names its key
         message = str(err)
         raise ConfigError(message if message.startswith(key) else f"{key}: {message}") from None

@@ -52,9 +52,13 @@ def settings(cfg: DictConfig) -> Settings:
 
 def validate_config(cfg: DictConfig) -> Settings:
     """Raise :class:`ConfigError` for the first value that cannot work; returns the typed groups."""
+    from pixel_gan.data.transforms import validate_resolution  # torchvision: imported when a run starts
+
     size = _number(cfg, "resolution.size", integer=True, minimum=8)
-    if size % 8:
-        raise ConfigError(f"resolution.size must be a multiple of 8 (the VAE downsamples by 8), got {size}")
+    try:
+        validate_resolution(size)
+    except ValueError:
+        raise ConfigError(f"resolution.size must be a multiple of 8 (the VAE downsamples by 8), got {size}") from None
     typed_groups = settings(cfg)
     if typed_groups.model.backbone == "pretrained":
         _check_local_weights(str(typed_groups.model.pretrained))

@@ -12,6 +12,7 @@ against :class:`EdgePreset`); :func:`load_preset` reads one by name for exports 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -89,15 +90,31 @@ def preset_names() -> list[str]:
 
 
 def load_preset(name: str) -> EdgePreset:
-    """The shipped preset ``name`` from ``conf/edge_preset/<name>.yaml``."""
+    """The shipped preset ``name`` from ``conf/edge_preset/<name>.yaml`` (read once per process)."""
+    return EdgePreset(**dict(_preset_values(name)))
+
+
+@functools.cache
+def _preset_values(name: str) -> tuple[tuple[str, Any], ...]:
     import yaml
 
     path = PRESET_DIR / f"{name}.yaml"
     if not path.is_file():
         raise ValueError(f"unknown edge preset {name!r}; valid presets: {', '.join(preset_names())}")
     values = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: not a mapping of preset values")
     values.pop("defaults", None)
-    return EdgePreset(**values)
+    fields = {f.name for f in dataclasses.fields(EdgePreset)}
+    missing, unknown = sorted(fields - set(values)), sorted(set(values) - fields)
+    if missing or unknown:
+        raise ValueError(
+            f"{path}: "
+            + "; ".join(
+                [f"missing {', '.join(missing)}"] * bool(missing) + [f"unknown {', '.join(unknown)}"] * bool(unknown)
+            )
+        )
+    return tuple(sorted(values.items()))
 
 
 def read_preset(record: EdgePreset | Mapping[str, Any] | str | None) -> EdgePreset:

@@ -25,9 +25,14 @@ MODEL_KEYS = ("name", "backbone", "pretrained", "cache_dir")
 
 
 def check_multiple_of_8(value: Any, what: str) -> int:
-    """The one rule for working sizes: a positive multiple of 8 (the VAE downsamples by 8)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 8 or value % 8:
-        raise ValueError(f"{what} must be a positive multiple of 8, got {value!r}")
+    """A working size checked by the one rule (:func:`pixel_gan.data.transforms.validate_resolution`), the
+    error naming ``what``."""
+    from pixel_gan.data.transforms import validate_resolution
+
+    try:
+        validate_resolution(value)
+    except ValueError:
+        raise ValueError(f"{what} must be a positive multiple of 8, got {value!r}") from None
     return value
 
 
@@ -121,9 +126,6 @@ def _prompts(value: Any, path: Path | str) -> tuple[str, str]:
 
 def read_edge_preset(value: Any, key: str = "edge_preset") -> EdgePreset:
     """A stored preset: its numbers when all are written (exports from now on), else resolved by name."""
-    names = {f.name for f in dataclasses.fields(EdgePreset)}
-    if isinstance(value, Mapping) and set(value) == names and all(value[k] is not None for k in names):
-        return EdgePreset(**value)
     return read_preset(value)
 
 

@@ -142,7 +142,8 @@ def fetch(
     write: Annotated[
         Path | None,
         typer.Option(
-            "--write", help="Where to write the overrides (default: pixel_gan/conf/local/weights.yaml; '-' = print only)."
+            "--write",
+            help="Where to write the overrides (default: pixel_gan/conf/local/weights.yaml; '-' = print only).",
         ),
     ] = None,
 ) -> None:
