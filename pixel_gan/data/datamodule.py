@@ -28,7 +28,7 @@ class UnpairedDataModule(L.LightningDataModule):
     """Train/val loaders of unpaired A (photo) / B (pixel art) batches.
 
     Batches: ``{"a": (B, 3, r, r), "b": (B, 3, r, r)}`` in [-1, 1] plus the file
-    paths. ``edge_preset`` is applied to every A image (``none`` by default).
+    paths. ``edge_preset`` is the last step of every A image's transform (``none`` by default).
     """
 
     def __init__(
@@ -106,17 +106,16 @@ class UnpairedDataModule(L.LightningDataModule):
             self.train_set = UnpairedImageDataset(
                 self._files("train_A"),
                 self._files("train_B"),
-                transform_a=build_transform(self.resolution, train=True),
+                transform_a=build_transform(self.resolution, train=True, edge_preset=self.edge_preset),
                 transform_b=build_transform(self.resolution, train=True, pixel_art=True),
-                edge_preset=self.edge_preset,
                 seed=self.seed,
             )
         if self.val_set is None:
             self.val_set = FixedValidationSet(
                 self._files("test_A"),
                 self._files("test_B"),
-                transform=build_transform(self.resolution, train=False),
-                edge_preset=self.edge_preset,
+                transform_a=build_transform(self.resolution, train=False, edge_preset=self.edge_preset),
+                transform_b=build_transform(self.resolution, train=False),
                 count=self.val_count,
                 ground_truth=load_ground_truth(self.root),  # paired test split: validation only
             )

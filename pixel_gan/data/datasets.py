@@ -1,9 +1,10 @@
 """Unpaired A (photo) / B (pixel art) datasets.
 
 Items are dicts ``{"a": (3, r, r), "b": (3, r, r), "a_path": str, "b_path": str}``
-with tensors in [-1, 1]. Domain-A images get the edge preset after their
-transform. Training samples are a pure function of (seed, epoch, index), so a
-resumed run sees the same data as an uninterrupted one.
+with tensors in [-1, 1]. Each domain has its own transform (domain A's ends with its edge
+preset: ``build_transform(..., edge_preset=...)``); the datasets know nothing of presets.
+Training samples are a pure function of (seed, epoch, index), so a resumed run sees the same
+data as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from pixel_gan.data.edges import NO_EDGES, EdgePreset, apply_edge_preset
 from pixel_gan.data.ground_truth import GroundTruthInfo, at_size
 from pixel_gan.data.images import (
     IMAGE_EXTENSIONS,
@@ -75,30 +75,29 @@ def _folders(paths: Sequence[Path]) -> str:
     return ", ".join(parents) if parents else "(no folder)"
 
 
-def _make_item(
-    a_path: Path,
-    b_path: Path,
-    transform_a: ImageTransform,
-    transform_b: ImageTransform,
-    edge_preset: EdgePreset,
-) -> Item:
-    """Load, transform (PIL), edge-process A (uint8), then convert both to [-1, 1] tensors."""
+def _make_item(a_path: Path, b_path: Path, transform_a: ImageTransform, transform_b: ImageTransform) -> Item:
+    """Load, transform each domain (PIL, A before B: their random draws come in that order), then
+    convert both to [-1, 1] tensors."""
     image_a = transform_a(load_rgb(a_path))
     image_b = transform_b(load_rgb(b_path))
-    image_a = apply_edge_preset(image_a, edge_preset)
     return {"a": to_tensor(image_a), "b": to_tensor(image_b), "a_path": str(a_path), "b_path": str(b_path)}
 
 
 class _SkipBadFiles:
-    """Shared by both datasets: the readable files of each domain, the edge preset of A, and the
+    """Shared by both datasets: the readable files and the transform of each domain, and the
     fallback for an item whose file fails to decode (replaced by the next index)."""
 
     def __init__(
-        self, files_a: Sequence[PathLike], files_b: Sequence[PathLike], edge_preset: EdgePreset, count: int | None
+        self,
+        files_a: Sequence[PathLike],
+        files_b: Sequence[PathLike],
+        transform_a: ImageTransform,
+        transform_b: ImageTransform,
+        count: int | None,
     ) -> None:
         kept = filter_readable({"A": files_a, "B": files_b})
         self.files_a, self.files_b = kept["A"][:count], kept["B"][:count]
-        self.edge_preset = edge_preset
+        self.transform_a, self.transform_b = transform_a, transform_b
         self._bad: set[Path] = set()
 
     def _item(self, index: int) -> Item:
@@ -143,14 +142,12 @@ class UnpairedImageDataset(_SkipBadFiles, Dataset):
         files_b: Sequence[PathLike],
         transform_a: ImageTransform,
         transform_b: ImageTransform,
-        edge_preset: EdgePreset = NO_EDGES,
         seed: int = 0,
         length: int | None = None,
     ) -> None:
         if seed < 0:
             raise ValueError(f"seed must be >= 0, got {seed}")
-        super().__init__(files_a, files_b, edge_preset, None)
-        self.transform_a, self.transform_b = transform_a, transform_b
+        super().__init__(files_a, files_b, transform_a, transform_b, None)
         self.seed = seed
         self.length = max(len(self.files_a), len(self.files_b)) if length is None else length
         if self.length < 1:
@@ -183,14 +180,15 @@ class UnpairedImageDataset(_SkipBadFiles, Dataset):
         self._raise_if_bad(a_path, b_path)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(torch_seed)
-            return _make_item(a_path, b_path, self.transform_a, self.transform_b, self.edge_preset)
+            return _make_item(a_path, b_path, self.transform_a, self.transform_b)
 
 
 class FixedValidationSet(_SkipBadFiles, Dataset):
     """The first ``count`` readable test images of each domain, paired by position.
 
     Length is min(count, max(len(A), len(B))); the shorter domain wraps around.
-    Use with the eval transform so the set is identical at every validation.
+    Use with eval transforms (A's with the edge preset, B's without) so the set is identical at every
+    validation.
     With ``ground_truth`` (a paired test split) items also hold ``gt`` (the A image's target,
     NEAREST-resized to the transformed A's size, in [-1, 1]), ``gt_cell`` (its cell size there)
     and ``gt_palette`` ((K, 3) uint8).
@@ -200,15 +198,14 @@ class FixedValidationSet(_SkipBadFiles, Dataset):
         self,
         files_a: Sequence[PathLike],
         files_b: Sequence[PathLike],
-        transform: ImageTransform,
-        edge_preset: EdgePreset,
+        transform_a: ImageTransform,
+        transform_b: ImageTransform,
         count: int,
         ground_truth: GroundTruthInfo | None = None,
     ) -> None:
         if count < 1:
             raise ValueError(f"validation count must be >= 1, got {count}")
-        super().__init__(files_a, files_b, edge_preset, count)
-        self.transform = transform
+        super().__init__(files_a, files_b, transform_a, transform_b, count)
         self.count = min(count, max(len(self.files_a), len(self.files_b)))
         self.ground_truth = ground_truth
         if ground_truth is not None:  # a missing target stops the run now, not at the first validation
@@ -222,7 +219,7 @@ class FixedValidationSet(_SkipBadFiles, Dataset):
         a_path = self.files_a[index % len(self.files_a)]
         b_path = self.files_b[index % len(self.files_b)]
         self._raise_if_bad(a_path, b_path)
-        item = _make_item(a_path, b_path, self.transform, self.transform, self.edge_preset)
+        item = _make_item(a_path, b_path, self.transform_a, self.transform_b)
         if self.ground_truth is not None:
             size = (item["a"].shape[-1], item["a"].shape[-2])
             gt, cell = at_size(load_rgb(self.ground_truth.image_for(a_path)), self.ground_truth.cell_for(a_path), size)

@@ -1,7 +1,8 @@
 """Image transforms and the one place where the [-1, 1] tensor convention lives.
 
-Edge presets run on the uint8 output of ``build_transform`` (a PIL image), so
-the transform stays on PIL; tensors are made afterwards with ``to_tensor``.
+Domain A's edge preset is the last step of its transform (:class:`EdgeStep`): it runs on the
+resized, cropped and flipped uint8 PIL image, so the transform stays on PIL; tensors are made
+afterwards with ``to_tensor``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import torch
 from PIL import Image
 from torchvision import transforms as T
 from torchvision.transforms import InterpolationMode
+
+from pixel_gan.data.edges import EdgePreset, apply_edge_preset
 
 ImageTransform = Callable[[Image.Image], Image.Image]
 
@@ -51,19 +54,38 @@ class PixelArtResize:
         return self.nearest(img) if grows else self.lanczos(img)
 
 
-def build_transform(resolution: int, train: bool, pixel_art: bool = False) -> ImageTransform:
+class EdgeStep:
+    """Domain A's edge preset as a transform step; it draws no random numbers, so placing it last
+    leaves the crop/flip draws of the steps before it unchanged."""
+
+    def __init__(self, preset: EdgePreset) -> None:
+        self.preset = preset
+
+    def __call__(self, img: Image.Image) -> Image.Image:
+        return apply_edge_preset(img, self.preset)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.preset.describe()})"
+
+
+def build_transform(
+    resolution: int, train: bool, pixel_art: bool = False, edge_preset: EdgePreset | None = None
+) -> ImageTransform:
     """PIL -> PIL (r, r) RGB.
 
     Train: LANCZOS resize to (r, r), RandomCrop(r) (a no-op at equal size, kept
     for parity with the study's pipeline), random horizontal flip (p=0.5, drawn
     from torch's global RNG). Eval: the resize alone, so it is deterministic.
     ``pixel_art`` (the target domain): images smaller than r are enlarged with NEAREST instead.
+    ``edge_preset`` (the source domain): applied last, on the transformed image; ``none`` adds no step.
     """
     size = validate_resolution(resolution)
     resize = PixelArtResize(size) if pixel_art else T.Resize((size, size), interpolation=InterpolationMode.LANCZOS)
     steps: list[ImageTransform] = [resize]
     if train:
         steps += [T.RandomCrop((size, size)), T.RandomHorizontalFlip()]
+    if edge_preset is not None and not edge_preset.is_identity:
+        steps.append(EdgeStep(edge_preset))
     return T.Compose(steps)
 
 

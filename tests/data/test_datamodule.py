@@ -7,7 +7,8 @@ import torch
 
 from pixel_gan.data.datamodule import UnpairedDataModule
 from pixel_gan.data.demo import generate_demo_dataset
-from pixel_gan.data.edges import load_preset
+from pixel_gan.data.edges import apply_edge_preset, load_preset
+from pixel_gan.data.transforms import to_pil, to_tensor
 
 R = 32
 
@@ -62,6 +63,25 @@ def test_edge_preset_config_and_describe(demo_root: Path) -> None:
     assert "\n" not in line
     for part in ("train A/B 6/6", "val 3", "resolution 32", "low"):
         assert part in line
+
+
+@pytest.mark.parametrize("stage", ["train", "val"])
+def test_the_edge_preset_changes_a_only_and_no_random_draw(demo_root: Path, stage: str) -> None:
+    """Same seed with and without a preset: every B is identical (B's transform draws no edges) and
+    every A is the preset applied to the preset-free A (the crop/flip draws are the same)."""
+    preset = replace(load_preset("default"), mode="replace")
+    items = {}
+    for name, edges in (("plain", load_preset("none")), ("edges", preset)):
+        dm = UnpairedDataModule(str(demo_root), resolution=R, edge_preset=edges, val_count=4, seed=3)
+        dm.setup("fit")
+        dataset = dm.train_set if stage == "train" else dm.val_set
+        assert dataset is not None
+        items[name] = [dataset[i] for i in range(4)]
+    for plain, edged in zip(items["plain"], items["edges"], strict=True):
+        assert torch.equal(plain["b"], edged["b"])
+        assert len(edged["b"].unique()) > 2  # B keeps its colours
+        torch.testing.assert_close(edged["a"], to_tensor(apply_edge_preset(to_pil(plain["a"]), preset)), rtol=0, atol=0)
+        assert set(edged["a"].unique().tolist()) <= {-1.0, 1.0}  # A became a binary edge map
 
 
 def test_generate_demo_fills_an_empty_root(tmp_path: Path) -> None:

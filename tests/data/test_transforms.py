@@ -3,6 +3,7 @@ import pytest
 import torch
 from PIL import Image
 
+from pixel_gan.data.edges import NO_EDGES, apply_edge_preset, load_preset
 from pixel_gan.data.transforms import build_transform, to_pil, to_tensor, validate_resolution
 
 
@@ -90,3 +91,40 @@ def test_pixel_art_transform_shrinks_like_the_photo_transform() -> None:
     as_art = np.asarray(build_transform(64, train=False, pixel_art=True)(large))
     as_photo = np.asarray(build_transform(64, train=False)(large))
     np.testing.assert_array_equal(as_art, as_photo)
+
+
+def _photo() -> Image.Image:
+    """Noise on the right half only: a flip moves the edges, so output and draws can be told apart."""
+    array = np.full((40, 48, 3), 128, dtype=np.uint8)
+    array[:, 24:] = np.random.default_rng(3).integers(0, 256, size=(40, 24, 3), dtype=np.uint8)
+    return Image.fromarray(array)
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_edge_preset_runs_last_on_the_transformed_image(train: bool) -> None:
+    """The A transform with a preset = the preset applied to the plain transform's output, with the same
+    random draws (the edge step draws none, and the next draw after it is unchanged)."""
+    preset, image = load_preset("default"), _photo()
+    with_edges, plain = build_transform(32, train, edge_preset=preset), build_transform(32, train)
+    flips = set()
+    for seed in range(8):
+        torch.manual_seed(seed)
+        out = np.asarray(with_edges(image))
+        after = torch.rand(1)
+        torch.manual_seed(seed)
+        transformed = plain(image)
+        expected = np.asarray(apply_edge_preset(transformed, preset))
+        np.testing.assert_array_equal(out, expected)
+        assert torch.equal(after, torch.rand(1))
+        assert not np.array_equal(out, np.asarray(transformed))  # edges were drawn
+        flips.add(bool(np.asarray(transformed)[:, :8].std() > 0))  # noise on the left: flipped
+    assert flips == ({True, False} if train else {False})  # both flip outcomes were covered in training
+
+
+def test_no_edges_preset_leaves_the_transform_unchanged() -> None:
+    image = _photo()
+    for seed in range(4):
+        torch.manual_seed(seed)
+        out = np.asarray(build_transform(32, train=True, edge_preset=NO_EDGES)(image))
+        torch.manual_seed(seed)
+        np.testing.assert_array_equal(out, np.asarray(build_transform(32, train=True)(image)))
