@@ -40,6 +40,8 @@ def finish(image: Image.Image, grid: tuple[int, int], palette: np.ndarray) -> Im
 
 def finish_all(images: Sequence[Image.Image], test: EvalSet) -> list[Image.Image]:
     """Each image finished at the grid of its paired target (image i is the translation of photo i)."""
+    if test.gt_palette is None:
+        raise ValueError(f"{test.root}: no paired ground truth (test_A_gt/) to finish against")
     pairs = zip(images, test.gt, test.gt_cells, strict=True)
     return [finish(im, target_grid(t, c), test.gt_palette) for im, t, c in pairs]
 
