@@ -10,6 +10,7 @@ Three sources, one loading path:
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,9 +204,11 @@ def save_backbone(parts: tuple, out_dir: Path) -> Path:
 def tiny_backbone_dir(cache_dir: str | Path) -> Path:
     """Build (once) the tiny random backbone in the hub layout and return its directory.
 
-    Written to a temporary folder and renamed, so concurrent processes never see half a model.
+    Written to a temporary folder and renamed, so concurrent processes never see half a model. The
+    folder name carries a digest of the three configs, so a changed tiny config never reuses an old copy.
     """
-    target = Path(cache_dir).expanduser() / "tiny-sd-turbo"
+    digest = hashlib.sha256(json.dumps([TINY_UNET, TINY_VAE, TINY_TEXT], sort_keys=True, default=str).encode())
+    target = Path(cache_dir).expanduser() / f"tiny-sd-turbo-{digest.hexdigest()[:10]}"
     if (target / "model_index.json").is_file():
         return target
     # another process may win the race: its copy is identical
