@@ -45,7 +45,7 @@ class InferenceCase:
 
 def build_cases(export: str, args: Any) -> list[InferenceCase]:
     """The reference, merged, each switch on the merged path, and the batch sizes (merged fp32)."""
-    common = dict(
+    common: dict[str, Any] = dict(
         export=export,
         resolution=args.resolution,
         device=args.device,
@@ -58,7 +58,8 @@ def build_cases(export: str, args: Any) -> list[InferenceCase]:
         if switch in ("bf16", "fp16"):
             cases.append(InferenceCase(f"merged-{switch}", precision=switch, **common))
         else:
-            cases.append(InferenceCase(f"merged-{switch}", **{switch: True}, **common))
+            flags: dict[str, Any] = {switch: True}  # channels_last or compile
+            cases.append(InferenceCase(f"merged-{switch}", **common, **flags))
     cases += [InferenceCase(f"merged-batch{b}", batch_size=b, **common) for b in args.batch_sizes if b != 1]
     return cases
 
