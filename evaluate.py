@@ -6,7 +6,7 @@ from omegaconf import DictConfig
 from pixel_gan.cli.errors import exit_on_user_error
 
 
-@hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
+@hydra.main(version_base="1.3", config_path="pixel_gan/conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
     from pixel_gan.evaluation.pipeline import run_evaluation
     from pixel_gan.logging_utils import quiet_libraries

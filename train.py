@@ -1,4 +1,4 @@
-"""Train a pixel-art translator: ``python train.py experiment=64_palette`` (see conf/)."""
+"""Train a pixel-art translator: ``python train.py experiment=64_palette`` (see pixel_gan/conf/)."""
 
 import logging
 import sys
@@ -7,10 +7,10 @@ import hydra
 from omegaconf import DictConfig
 
 from pixel_gan.cli.errors import exit_on_user_error
-from pixel_gan.config import quote_numeric_choices
+from pixel_gan.config import normalize_overrides
 
 
-@hydra.main(version_base="1.3", config_path="conf", config_name="train")
+@hydra.main(version_base="1.3", config_path="pixel_gan/conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     from pixel_gan.training import train
 
@@ -27,8 +27,8 @@ def main(cfg: DictConfig) -> float | None:
 
 
 def run() -> None:
-    """The command: numeric config-group choices (``resolution=64``) are quoted before Hydra reads them."""
-    sys.argv[1:] = quote_numeric_choices(sys.argv[1:])
+    """The command: overrides normalized (``resolution=64`` quoted, ``edge_preset.name=medium`` selects the file)."""
+    sys.argv[1:] = normalize_overrides(sys.argv[1:])
     main()
 
 

@@ -11,16 +11,15 @@ from pathlib import Path
 import pytest
 import torch
 from torch.utils.data import DataLoader
-from trainers import cpu_trainer
 
 from pixel_gan.bench import cases, harness, report
 from pixel_gan.bench.cli import parse_args
 from pixel_gan.config import compose_train_config
 from pixel_gan.models.generator import CycleGANTurbo
-from pixel_gan.module import PixelGANModule
+from pixel_gan.training.module import PixelGANModule
 
 ROOT = Path(__file__).resolve().parents[1]
-CASE_KEYS = {"mode", "split_backward", "resolution", "model", "device", "precision", "step_s", "peak_mb", "gen_passes"}
+CASE_KEYS = {"mode", "schedule", "resolution", "model", "device", "precision", "step_s", "peak_mb", "gen_passes"}
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +38,13 @@ def smoke_result(cache_dir) -> dict:
     return json.loads(proc.stdout)  # stdout is exactly one JSON object
 
 
-def passes_per_iteration(cache_dir: str, mode: str) -> int:
+def passes_per_iteration(cache_dir: str, mode: str, cpu_trainer) -> int:
     """Generator forwards in one real training iteration, counted by wrapping ``CycleGANTurbo.forward``."""
-    loss, split = cases.MODES[mode]
+    loss, schedule = cases.MODES[mode]
     cfg = compose_train_config(
         "experiment=smoke",
         f"loss={loss}",
-        f"loss.split_backward={str(split).lower()}",
+        f"loss.schedule={schedule}",
         output_dir="/dev/null",
         cache_dir=cache_dir,
     )
@@ -58,7 +57,7 @@ def passes_per_iteration(cache_dir: str, mode: str) -> int:
         return forward(self, *args, **kwargs)
 
     batch = {"a": torch.rand(1, 3, 32, 32) * 2 - 1, "b": torch.rand(1, 3, 32, 32) * 2 - 1}
-    trainer = cpu_trainer(max_steps=1)
+    trainer = cpu_trainer(1)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(CycleGANTurbo, "forward", counting)
         trainer.fit(module, train_dataloaders=DataLoader([batch], batch_size=None))
@@ -73,13 +72,13 @@ def test_smoke_json_has_every_mode_with_the_documented_fields(smoke_result):
         assert set(c) >= CASE_KEYS
         assert c["device"] == "cpu" and c["resolution"] == 32 and c["model"] == "tiny"
         assert c["step_s"] > 0 and c["peak_mb"] >= 0
-    assert [c["split_backward"] for c in cases] == [False, False, True, True]
+    assert [c["schedule"] for c in cases] == ["separate", "single", "split", "split"]
     assert set(smoke_result["ratios"]["32"]) == {"lean/separate", "lean/naive", "palette/lean"}
     assert smoke_result["gpu_target"]["measured"] is False
 
 
-def test_reported_generator_passes_match_an_independent_count(smoke_result, cache_dir):
-    counted = {mode: passes_per_iteration(cache_dir, mode) for mode in cases.MODES}
+def test_reported_generator_passes_match_an_independent_count(smoke_result, cache_dir, cpu_trainer):
+    counted = {mode: passes_per_iteration(cache_dir, mode, cpu_trainer) for mode in cases.MODES}
     assert counted == {"separate": 8, "naive": 6, "lean": 6, "palette": 6}
     assert {c["mode"]: c["gen_passes"] for c in smoke_result["cases"]} == counted
 

@@ -1,62 +1,24 @@
 """Each loss mode trains: two steps at 32 px change the LoRA weights; checkpoints hold only what is trained."""
 
-import hydra
-import lightning as L
 import pytest
 import torch
-from omegaconf import OmegaConf
 
-from pixel_gan.config import compose_train_config
-from pixel_gan.module import CheckpointMismatchError, PixelGANModule
+from pixel_gan.training.module import CheckpointMismatchError
 
 MODES = {
     "separate": ("loss=separate",),
-    "combined_single_backward": ("loss=combined", "loss.split_backward=false"),
+    "combined_single_backward": ("loss=combined", "loss.schedule=single"),
     "combined_split_backward": ("loss=combined",),
     "palette": ("loss=palette",),
 }
 
 
-def build(cache_dir, tmp_path, *overrides):
-    cfg = compose_train_config("experiment=smoke", *overrides, output_dir=str(tmp_path), cache_dir=cache_dir)
-    dm = hydra.utils.instantiate(
-        cfg.data,
-        resolution=cfg.resolution.size,
-        seed=0,
-        edge_preset=OmegaConf.to_container(cfg.edge_preset),
-        _convert_="all",
-    )
-    dm.prepare_data()
-    module = PixelGANModule(
-        model=cfg.model,
-        loss=cfg.loss,
-        optim=cfg.optim,
-        prompts=dm.prompts,
-        resolution=cfg.resolution.size,
-        image_log_every_n_steps=0,
-    )
-    return cfg, dm, module
-
-
-def trainer(tmp_path, steps=2):
-    return L.Trainer(
-        accelerator="cpu",
-        max_steps=steps,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        limit_val_batches=0,
-        enable_model_summary=False,
-        default_root_dir=str(tmp_path),
-    )
-
-
 @pytest.mark.parametrize("mode", sorted(MODES))
-def test_two_steps_change_the_trained_weights(mode, cache_dir, tmp_path):
-    _, dm, module = build(cache_dir, tmp_path, *MODES[mode])
+def test_two_steps_change_the_trained_weights(mode, build_module, cpu_trainer):
+    module, dm = build_module(*MODES[mode])
     before = {k: v.clone() for k, v in module.generator.trainable_state_dict().items()}
     d_before = [p.detach().clone() for p in module.discriminators["b"].trainable_parameters()]
-    t = trainer(tmp_path)
+    t = cpu_trainer(2)
     t.fit(module, datamodule=dm)
     assert t.global_step == 2  # one counted step per iteration, whatever the number of optimizer steps
     after = module.generator.trainable_state_dict()
@@ -72,9 +34,9 @@ def test_two_steps_change_the_trained_weights(mode, cache_dir, tmp_path):
     assert module.skipped_steps == 0
 
 
-def test_checkpoint_holds_only_trained_tensors(cache_dir, tmp_path):
-    _, dm, module = build(cache_dir, tmp_path)
-    t = trainer(tmp_path, steps=1)
+def test_checkpoint_holds_only_trained_tensors(build_module, cpu_trainer, tmp_path):
+    module, dm = build_module()
+    t = cpu_trainer(1)
     t.fit(module, datamodule=dm)
     path = tmp_path / "last.ckpt"
     t.save_checkpoint(path)
@@ -87,7 +49,7 @@ def test_checkpoint_holds_only_trained_tensors(cache_dir, tmp_path):
     assert any(k.startswith("discriminators.b.") for k in state)
 
     # a fresh module (frozen base rebuilt from the backbone) loads it and matches
-    _, _, fresh = build(cache_dir, tmp_path)
+    fresh, _ = build_module()
     ckpt = torch.load(path, weights_only=True)
     fresh.on_load_checkpoint(ckpt)
     fresh.load_state_dict(ckpt["state_dict"], strict=False)
@@ -96,8 +58,8 @@ def test_checkpoint_holds_only_trained_tensors(cache_dir, tmp_path):
     assert torch.allclose(module.generator(x, "a2b"), fresh.generator(x, "a2b"), atol=1e-6)
 
 
-def test_checkpoint_from_another_config_is_refused(cache_dir, tmp_path):
-    _, _, module = build(cache_dir, tmp_path)
+def test_checkpoint_from_another_config_is_refused(build_module):
+    module, _ = build_module()
     state = {k: v for k, v in module.state_dict().items() if "lora_B" not in k}
     with pytest.raises(CheckpointMismatchError, match="trained tensors missing"):
         module.on_load_checkpoint({"state_dict": state})

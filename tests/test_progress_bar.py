@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from pixel_gan.callbacks import StepProgressBar
+from pixel_gan.training.callbacks import StepProgressBar
 
 
 def describe(max_steps: int, max_epochs: int, global_step: int, epoch: int) -> str:

@@ -12,17 +12,11 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from pixel_gan.config import compose_train_config
 from pixel_gan.losses.palette import default_sigma, palette_loss
-from pixel_gan.module import PixelGANModule, cast_frozen_
+from pixel_gan.training.module import PixelGANModule
+from pixel_gan.training.rollback import cast_frozen_
 
-RES = 32
-
-
-def build(cache_dir: str, *overrides: str) -> PixelGANModule:
-    cfg = compose_train_config("experiment=smoke", *overrides, output_dir="/dev/null", cache_dir=cache_dir)
-    torch.manual_seed(0)
-    return PixelGANModule(model=cfg.model, loss=cfg.loss, optim=cfg.optim, resolution=RES, image_log_every_n_steps=0)
+RES = 32  # the smoke experiment's
 
 
 def batches(n: int, batch_size: int = 1) -> DataLoader:
@@ -37,42 +31,36 @@ def batches(n: int, batch_size: int = 1) -> DataLoader:
     return DataLoader(data, batch_size=None)
 
 
-def fit(module: PixelGANModule, steps: int, tmp_path, precision: str = "32-true") -> L.Trainer:
-    trainer = L.Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_steps=steps,
-        precision=precision,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-        default_root_dir=str(tmp_path),
-    )
-    trainer.fit(module, train_dataloaders=batches(steps))
-    return trainer
+@pytest.fixture
+def fit(cpu_trainer):
+    """``fit(module, steps, precision)``: ``steps`` iterations on random batches; returns the trainer."""
+
+    def run(module: PixelGANModule, steps: int, precision: str = "32-true") -> L.Trainer:
+        trainer = cpu_trainer(steps, devices=1, precision=precision, num_sanity_val_steps=0)
+        trainer.fit(module, train_dataloaders=batches(steps))
+        return trainer
+
+    return run
 
 
 # --- (a) the domain-split backward --------------------------------------------------------------------
 
 
-def generator_grads(module: PixelGANModule, state: dict, a, b, split: bool) -> dict[str, torch.Tensor]:
+def generator_grads(module: PixelGANModule, state: dict, a, b, schedule: str) -> dict[str, torch.Tensor]:
     """Gradients of one generator step (backward only: no clipping, no optimizer step).
 
     Starts from ``state``: every forward advances the discriminators' spectral-norm power iteration.
     """
     module.load_state_dict(state)
-    module.loss_cfg["split_backward"] = split
+    module.loss_cfg.schedule = schedule
     opt = torch.optim.SGD(module.generator.trainable_parameters(), lr=0.0)
     torch.manual_seed(123)  # same posterior samples and DiffAugment draws in both schedules
     module.generator_step(a, b, opt)
     return {n: p.grad.clone() for n, p in module.generator.named_parameters() if p.requires_grad}
 
 
-def test_split_backward_gradients_equal_single_backward_fp64(cache_dir, monkeypatch):
-    module = build(cache_dir, "loss=palette").double()
+def test_split_backward_gradients_equal_single_backward_fp64(build_module, monkeypatch):
+    module = build_module("loss=palette")[0].double()
     monkeypatch.setattr(module, "manual_backward", lambda loss: loss.backward())
     monkeypatch.setattr(module, "_clip_and_step", lambda opt, counts: None)
     g = torch.Generator().manual_seed(0)
@@ -80,8 +68,8 @@ def test_split_backward_gradients_equal_single_backward_fp64(cache_dir, monkeypa
 
     state = copy.deepcopy(module.state_dict())
 
-    single = generator_grads(module, state, a, b, split=False)
-    split = generator_grads(module, state, a, b, split=True)
+    single = generator_grads(module, state, a, b, "single")
+    split = generator_grads(module, state, a, b, "split")
 
     assert single.keys() == split.keys() and len(single) > 10
     nonzero = [n for n, grad in single.items() if grad.abs().max() > 0]
@@ -90,11 +78,11 @@ def test_split_backward_gradients_equal_single_backward_fp64(cache_dir, monkeypa
         torch.testing.assert_close(split[name], single[name], atol=1e-6, rtol=0, msg=name)
 
 
-# --- (b) the lean palette loss against the DESIGN formula ---------------------------------------------
+# --- (b) the lean palette loss against the formula written out ------------------------------------------
 
 
 def naive_palette_loss(fake: torch.Tensor, real: torch.Tensor, bins: int, sigma: float) -> torch.Tensor:
-    """DESIGN: per-channel soft histograms from the full (B, C, H, W, bins) weight tensor, L1 between them."""
+    """The formula: per-channel soft histograms from the full (B, C, H, W, bins) weight tensor, L1 between them."""
     centers = torch.linspace(0, 1, bins, dtype=torch.float64)
 
     def hist(x):
@@ -106,7 +94,7 @@ def naive_palette_loss(fake: torch.Tensor, real: torch.Tensor, bins: int, sigma:
     return (h_fake - h_real).abs().sum(-1).mean()
 
 
-def test_lean_palette_loss_equals_formula_at_training_size(cache_dir):
+def test_lean_palette_loss_equals_formula_at_training_size():
     """fp32 32-px images, default sigma, a real batch of another size (the batch-averaged palette)."""
     torch.manual_seed(0)
     fake = torch.rand(2, 3, RES, RES, requires_grad=True)
@@ -127,8 +115,8 @@ def test_lean_palette_loss_equals_formula_at_training_size(cache_dir):
 # --- (c), (d) the discriminator step and the frozen discriminators ---------------------------------
 
 
-def test_d_step_runs_no_generator_pass_and_g_step_leaves_d_grads_alone(cache_dir, tmp_path, monkeypatch):
-    module = build(cache_dir, "loss=combined")
+def test_d_step_runs_no_generator_pass_and_g_step_leaves_d_grads_alone(build_module, fit, monkeypatch):
+    module = build_module("loss=combined")[0]
     calls = {"n": 0}
     module.generator.register_forward_pre_hook(lambda *_: calls.__setitem__("n", calls["n"] + 1))
     d_params = [p for d in module.discriminators.values() for p in d.trainable_parameters()]
@@ -167,7 +155,7 @@ def test_d_step_runs_no_generator_pass_and_g_step_leaves_d_grads_alone(cache_dir
 
     monkeypatch.setattr(module, "generator_step", spy_g)
     monkeypatch.setattr(module, "discriminator_step", spy_d)
-    fit(module, 2, tmp_path)
+    fit(module, 2)
 
     assert seen["d_passes"] == [0, 0]
     assert seen["g_passes"] == [6, 6]  # fake, rec, idt from each domain
@@ -179,16 +167,16 @@ def test_d_step_runs_no_generator_pass_and_g_step_leaves_d_grads_alone(cache_dir
 # --- (e) bf16 --------------------------------------------------------------------------------------
 
 
-def test_bf16_step_keeps_identity_finite_and_trains(cache_dir, tmp_path):
+def test_bf16_step_keeps_identity_finite_and_trains(build_module, fit):
     """The GPU recipe on CPU: frozen bases in bf16, adapters fp32, bf16-mixed autocast."""
-    module = build(cache_dir, "loss=palette")
+    module = build_module("loss=palette")[0]
     cast_frozen_(module.generator, module.discriminators, module.lpips, dtype=torch.bfloat16)
     frozen = [p for p in module.generator.parameters() if not p.requires_grad]
     assert frozen and all(p.dtype == torch.bfloat16 for p in frozen)
     assert all(p.dtype == torch.float32 for p in module.generator.trainable_parameters())
     before = {k: v.clone() for k, v in module.generator.trainable_state_dict().items()}
 
-    trainer = fit(module, 2, tmp_path, precision="bf16-mixed")
+    trainer = fit(module, 2, precision="bf16-mixed")
 
     idt = trainer.callback_metrics["train/idt"]
     assert torch.isfinite(idt) and idt > 0
@@ -200,9 +188,9 @@ def test_bf16_step_keeps_identity_finite_and_trains(cache_dir, tmp_path):
 
 
 @pytest.mark.parametrize("switch", ["channels_last", "grad_ckpt"])
-def test_speed_switches_keep_the_generator_output(cache_dir, switch):
+def test_speed_switches_keep_the_generator_output(build_module, switch):
     """model.channels_last / model.grad_ckpt change memory layout or recomputation, not the result."""
-    plain, switched = build(cache_dir), build(cache_dir, f"model.{switch}=true")
+    plain, switched = build_module()[0], build_module(f"model.{switch}=true")[0]
     switched.load_state_dict(plain.state_dict())
     x = torch.rand(1, 3, RES, RES) * 2 - 1
     outs = []

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 
-MODES: dict[str, tuple[str, bool]] = {
-    "separate": ("separate", False),  # the reference's three backward/step phases
-    "naive": ("combined", False),  # one backward on the summed loss
-    "lean": ("combined", True),  # backward each group of terms as soon as it is built
-    "palette": ("palette", True),  # lean + the soft-histogram palette loss
+# Modes: (loss config, loss.schedule).
+MODES: dict[str, tuple[str, str]] = {
+    "separate": ("separate", "separate"),  # the reference's three backward/step phases
+    "naive": ("combined", "single"),  # one backward on the summed loss
+    "lean": ("combined", "split"),  # backward each group of terms as soon as it is built
+    "palette": ("palette", "split"),  # lean + the soft-histogram palette loss
 }
 SWITCHES = ("grad_ckpt", "channels_last", "compile")
 # On a CPU shared with other jobs, OpenMP threads that wait at barriers for a descheduled peer
@@ -48,11 +49,11 @@ class Case:
 
     def overrides(self) -> list[str]:
         """Hydra overrides that turn the training config into this case."""
-        loss, split = MODES[self.mode]
+        loss, schedule = MODES[self.mode]
         out = [
             f"model={self.model}",
             f"loss={loss}",
-            f"loss.split_backward={str(split).lower()}",
+            f"loss.schedule={schedule}",
             f"resolution.size={self.resolution}",
             f"trainer={'gpu' if self.device == 'cuda' else 'cpu'}",
             f"trainer.precision={self.precision}",

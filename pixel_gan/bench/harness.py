@@ -208,7 +208,7 @@ def run_case(case: Case) -> dict[str, Any]:
 
     from pixel_gan.config import compose_train_config
     from pixel_gan.logging_utils import quiet_libraries
-    from pixel_gan.module import PixelGANModule
+    from pixel_gan.training.module import PixelGANModule
 
     quiet_libraries()
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # per-case "GPU available" banners
@@ -256,7 +256,7 @@ def run_case(case: Case) -> dict[str, Any]:
     return {
         "label": case.label,
         "mode": case.mode,
-        "split_backward": MODES[case.mode][1],
+        "schedule": MODES[case.mode][1],
         "loss": MODES[case.mode][0],
         "resolution": case.resolution,
         "model": case.model,

@@ -175,7 +175,7 @@ def markdown_report(result: dict[str, Any]) -> str:
         )
         + " G passes = generator forwards per iteration, counted with a forward hook.",
         "",
-        "| res | case | loss | split | step s | cpu s | peak MB | base MB | G passes |",
+        "| res | case | loss | schedule | step s | cpu s | peak MB | base MB | G passes |",
         "|---:|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for c in result["cases"]:
@@ -183,7 +183,7 @@ def markdown_report(result: dict[str, Any]) -> str:
             lines.append(f"| {c['resolution']} | {c['label']} | | | error: {c['error']} | | | | |")
             continue
         lines.append(
-            f"| {c['resolution']} | {c['label']} | {c['loss']} | {str(c['split_backward']).lower()} | "
+            f"| {c['resolution']} | {c['label']} | {c['loss']} | {c['schedule']} | "
             f"{c['step_s']:.2f} | {c['cpu_s']:.2f} | {c['peak_mb']:.0f} | {c.get('base_mb') or 0:.0f} | "
             f"{c['gen_passes']:g} |"
         )

@@ -152,7 +152,7 @@ command.__doc__ = HELP
 
 def settings(options: TranslateOptions) -> ConvertSettings:
     """Validate the cheap options before the model is loaded."""
-    from pixel_gan.data.edges import resolve_preset
+    from pixel_gan.data.edges import read_preset
     from pixel_gan.inference.batch import ConvertSettings, UsageError
     from pixel_gan.inference.images import check_upscale, parse_resolution
     from pixel_gan.inference.palettes import resolve_palette
@@ -169,7 +169,7 @@ def settings(options: TranslateOptions) -> ConvertSettings:
         resolution = parse_resolution(options.resolution)
         palette = resolve_palette(options.palette)
         if options.edge_preset is not None:
-            resolve_preset(options.edge_preset)
+            read_preset(options.edge_preset)
     except (ValueError, OSError) as error:
         raise UsageError(str(error)) from None
     return ConvertSettings(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from torch.utils.data import DataLoader
 
 from pixel_gan.data.datasets import FixedValidationSet, UnpairedImageDataset
 from pixel_gan.data.demo_cache import ensure_demo_dataset, owns_demo_root
-from pixel_gan.data.edges import EdgePreset, resolve_preset
+from pixel_gan.data.edges import NO_EDGES, EdgePreset
 from pixel_gan.data.ground_truth import load_ground_truth
 from pixel_gan.data.images import DATASET_LAYOUT, IMAGE_EXTENSIONS, list_images
 from pixel_gan.data.resumable import ResumableDataLoader
@@ -27,15 +28,14 @@ class UnpairedDataModule(L.LightningDataModule):
     """Train/val loaders of unpaired A (photo) / B (pixel art) batches.
 
     Batches: ``{"a": (B, 3, r, r), "b": (B, 3, r, r)}`` in [-1, 1] plus the file
-    paths. ``edge_preset`` is an EdgePreset, a preset name, or a config mapping
-    (name, low_threshold, high_threshold, min_area, mode; None = preset default).
+    paths. ``edge_preset`` is applied to every A image (``none`` by default).
     """
 
     def __init__(
         self,
         root: str,
         resolution: int,
-        edge_preset: EdgePreset | dict | str = "none",
+        edge_preset: EdgePreset = NO_EDGES,
         batch_size: int = 1,
         num_workers: int = 0,
         val_count: int = 3,
@@ -54,7 +54,7 @@ class UnpairedDataModule(L.LightningDataModule):
             raise ValueError(f"val_count must be >= 1, got {val_count}")
         self.root = Path(root)
         self.resolution = validate_resolution(resolution)
-        self.edge_preset = resolve_preset(edge_preset)
+        self.edge_preset = edge_preset
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.val_count = val_count
@@ -65,7 +65,9 @@ class UnpairedDataModule(L.LightningDataModule):
         self.train_set: UnpairedImageDataset | None = None
         self.val_set: FixedValidationSet | None = None
         # Kept in checkpoints; not merged into the logger's hparams (keys may clash with the module's).
-        self.save_hyperparameters(logger=False)
+        # The preset as plain values: a checkpoint holds no class to unpickle (weights_only loading).
+        self.save_hyperparameters(ignore=["edge_preset"], logger=False)
+        self.hparams["edge_preset"] = dataclasses.asdict(edge_preset)
 
     @property
     def prompts(self) -> tuple[str, str]:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from pixel_gan.data.edges import EdgePresetSpec, apply_edge_preset, resolve_preset
+from pixel_gan.data.edges import NO_EDGES, EdgePreset, apply_edge_preset
 from pixel_gan.data.ground_truth import GroundTruthInfo, at_size
 from pixel_gan.data.images import (
     IMAGE_EXTENSIONS,
@@ -80,7 +80,7 @@ def _make_item(
     b_path: Path,
     transform_a: ImageTransform,
     transform_b: ImageTransform,
-    edge_preset: EdgePresetSpec,
+    edge_preset: EdgePreset,
 ) -> Item:
     """Load, transform (PIL), edge-process A (uint8), then convert both to [-1, 1] tensors."""
     image_a = transform_a(load_rgb(a_path))
@@ -90,9 +90,15 @@ def _make_item(
 
 
 class _SkipBadFiles:
-    """Shared fallback: an item whose file fails to decode is replaced by the next index."""
+    """Shared by both datasets: the readable files of each domain, the edge preset of A, and the
+    fallback for an item whose file fails to decode (replaced by the next index)."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, files_a: Sequence[PathLike], files_b: Sequence[PathLike], edge_preset: EdgePreset, count: int | None
+    ) -> None:
+        kept = filter_readable({"A": files_a, "B": files_b})
+        self.files_a, self.files_b = kept["A"][:count], kept["B"][:count]
+        self.edge_preset = edge_preset
         self._bad: set[Path] = set()
 
     def _item(self, index: int) -> Item:
@@ -137,17 +143,14 @@ class UnpairedImageDataset(_SkipBadFiles, Dataset):
         files_b: Sequence[PathLike],
         transform_a: ImageTransform,
         transform_b: ImageTransform,
-        edge_preset: EdgePresetSpec = None,
+        edge_preset: EdgePreset = NO_EDGES,
         seed: int = 0,
         length: int | None = None,
     ) -> None:
-        super().__init__()
         if seed < 0:
             raise ValueError(f"seed must be >= 0, got {seed}")
-        kept = filter_readable({"A": files_a, "B": files_b})
-        self.files_a, self.files_b = kept["A"], kept["B"]
+        super().__init__(files_a, files_b, edge_preset, None)
         self.transform_a, self.transform_b = transform_a, transform_b
-        self.edge_preset = resolve_preset(edge_preset)
         self.seed = seed
         self.length = max(len(self.files_a), len(self.files_b)) if length is None else length
         if self.length < 1:
@@ -198,17 +201,14 @@ class FixedValidationSet(_SkipBadFiles, Dataset):
         files_a: Sequence[PathLike],
         files_b: Sequence[PathLike],
         transform: ImageTransform,
-        edge_preset: EdgePresetSpec,
+        edge_preset: EdgePreset,
         count: int,
         ground_truth: GroundTruthInfo | None = None,
     ) -> None:
-        super().__init__()
         if count < 1:
             raise ValueError(f"validation count must be >= 1, got {count}")
-        kept = filter_readable({"A": files_a, "B": files_b})
-        self.files_a, self.files_b = kept["A"][:count], kept["B"][:count]
+        super().__init__(files_a, files_b, edge_preset, count)
         self.transform = transform
-        self.edge_preset = resolve_preset(edge_preset)
         self.count = min(count, max(len(self.files_a), len(self.files_b)))
         self.ground_truth = ground_truth
         if ground_truth is not None:  # a missing target stops the run now, not at the first validation

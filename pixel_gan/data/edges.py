@@ -4,14 +4,19 @@ Pixel art has few, bold outlines; the presets make photos look more like that
 before translation. ``default`` is the reference's Canny on the RGB array;
 ``medium`` and ``low`` raise the lower threshold on grayscale and drop small
 8-connected edge clusters (min-area filter), leaving only the salient contours.
+
+The preset numbers live in ``pixel_gan/conf/edge_preset/<name>.yaml`` (the Hydra config group, validated
+against :class:`EdgePreset`); :func:`load_preset` reads one by name for exports that stored only the name.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -22,12 +27,14 @@ MODES = ("overlay", "replace")
 NONE = "none"
 
 
-@dataclass(frozen=True)
+@dataclass
 class EdgePreset:
     """Canny thresholds (0..255), min component area in pixels, and how edges are used.
 
     mode "overlay": edges drawn as black outlines on the photo;
     mode "replace": the photo becomes the 3-channel edge map.
+    Also the schema of the ``edge_preset`` config group (registered in :mod:`pixel_gan.config.schema`),
+    so the numbers have no default here: every preset file states all of them.
     """
 
     name: str
@@ -35,25 +42,26 @@ class EdgePreset:
     high_threshold: int
     min_area: int
     grayscale: bool
-    mode: str = "overlay"
+    mode: str
 
     def __post_init__(self) -> None:
-        for field in ("low_threshold", "high_threshold", "min_area"):
-            value = getattr(self, field)
+        """Every value checked; a message names its ``edge_preset.<key>`` (the config group's keys)."""
+        for key in ("low_threshold", "high_threshold", "min_area"):
+            value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-                raise ValueError(f"edge preset {self.name!r}: {field} must be an integer, got {value!r}")
-            object.__setattr__(self, field, int(value))
+                raise ValueError(f"edge_preset.{key} must be an integer, got {value!r} (preset {self.name!r})")
+            object.__setattr__(self, key, int(value))
         if not 0 <= self.low_threshold <= self.high_threshold <= 255:
             raise ValueError(
-                f"edge preset {self.name!r}: need 0 <= low_threshold <= high_threshold <= 255, "
-                f"got low_threshold={self.low_threshold}, high_threshold={self.high_threshold}"
+                f"edge_preset: need 0 <= low_threshold <= high_threshold <= 255, got low_threshold="
+                f"{self.low_threshold}, high_threshold={self.high_threshold} (preset {self.name!r})"
             )
         if self.min_area < 0:
-            raise ValueError(f"edge preset {self.name!r}: min_area must be >= 0, got {self.min_area}")
+            raise ValueError(f"edge_preset.min_area must be >= 0, got {self.min_area} (preset {self.name!r})")
         if not isinstance(self.grayscale, bool):
-            raise ValueError(f"edge preset {self.name!r}: grayscale must be true or false, got {self.grayscale!r}")
+            raise ValueError(f"edge_preset.grayscale must be true or false, got {self.grayscale!r}")
         if self.mode not in MODES:
-            raise ValueError(f"edge preset {self.name!r}: mode must be one of {MODES}, got {self.mode!r}")
+            raise ValueError(f"edge_preset.mode must be one of {', '.join(MODES)}; got {self.mode!r}")
 
     @property
     def is_identity(self) -> bool:
@@ -71,52 +79,68 @@ class EdgePreset:
         )
 
 
-PRESETS: dict[str, EdgePreset] = {
-    NONE: EdgePreset(NONE, low_threshold=0, high_threshold=0, min_area=0, grayscale=False),
-    "default": EdgePreset("default", low_threshold=100, high_threshold=200, min_area=0, grayscale=False),
-    "medium": EdgePreset("medium", low_threshold=125, high_threshold=200, min_area=150, grayscale=True),
-    "low": EdgePreset("low", low_threshold=150, high_threshold=200, min_area=200, grayscale=True),
-}
-
-_OVERRIDABLE = ("low_threshold", "high_threshold", "min_area", "grayscale", "mode")
-
-EdgePresetSpec = EdgePreset | Mapping[str, Any] | str | None
+# The identity preset (``conf/edge_preset/none.yaml``): images pass through, its numbers are unused.
+NO_EDGES = EdgePreset(NONE, low_threshold=0, high_threshold=0, min_area=0, grayscale=False, mode="overlay")
+PRESET_DIR = Path(__file__).resolve().parents[1] / "conf" / "edge_preset"
 
 
-def get_preset(name: str, **overrides: Any) -> EdgePreset:
-    """The named preset with config overrides applied; None values keep the preset default.
+def preset_names() -> list[str]:
+    """The shipped presets (the options of the ``edge_preset`` config group)."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
 
-    ``none`` accepts only ``mode`` (it draws no edges, so thresholds would be ignored silently).
+
+def load_preset(name: str) -> EdgePreset:
+    """The shipped preset ``name`` from ``conf/edge_preset/<name>.yaml`` (read once per process)."""
+    return EdgePreset(**dict(_preset_values(name)))
+
+
+@functools.cache
+def _preset_values(name: str) -> tuple[tuple[str, Any], ...]:
+    import yaml
+
+    path = PRESET_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise ValueError(f"unknown edge preset {name!r}; valid presets: {', '.join(preset_names())}")
+    values = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: not a mapping of preset values")
+    values.pop("defaults", None)
+    fields = {f.name for f in dataclasses.fields(EdgePreset)}
+    missing, unknown = sorted(fields - set(values)), sorted(set(values) - fields)
+    if missing or unknown:
+        raise ValueError(
+            f"{path}: "
+            + "; ".join(
+                [f"missing {', '.join(missing)}"] * bool(missing) + [f"unknown {', '.join(unknown)}"] * bool(unknown)
+            )
+        )
+    return tuple(sorted(values.items()))
+
+
+def read_preset(record: EdgePreset | Mapping[str, Any] | str | None) -> EdgePreset:
+    """The preset an export or a command line names: a preset, a name, or a stored record.
+
+    Exports written before the numbers moved into the config stored ``name`` plus null values meaning
+    "the preset's own"; those follow the shipped file, given values replace its numbers. None is ``none``.
     """
-    if name not in PRESETS:
-        raise ValueError(f"unknown edge preset {name!r}; valid presets: {', '.join(PRESETS)}")
-    unknown = sorted(set(overrides) - set(_OVERRIDABLE))
+    if isinstance(record, EdgePreset):
+        return record
+    if record is None or isinstance(record, str):
+        return load_preset(record or NONE)
+    if not isinstance(record, Mapping):
+        raise ValueError(f"edge preset must be a name or a mapping, got {type(record).__name__}")
+    values = {k: v for k, v in record.items() if v is not None}
+    fields = {f.name for f in dataclasses.fields(EdgePreset)}
+    unknown = sorted(set(values) - fields)
     if unknown:
-        raise ValueError(f"edge preset {name!r}: unknown option(s) {unknown}; valid options: {', '.join(_OVERRIDABLE)}")
-    given = {key: value for key, value in overrides.items() if value is not None}
-    if name == NONE:
-        ignored = sorted(set(given) - {"mode"})
-        if ignored:
-            raise ValueError(f"edge preset 'none' draws no edges; remove {ignored} or pick another preset")
-    return dataclasses.replace(PRESETS[name], **given)
+        raise ValueError(f"edge preset {values.get('name')!r}: unknown option(s) {unknown}")
+    if set(values) == fields:  # every number stored: the preset it was trained with, whatever its name
+        return EdgePreset(**values)
+    base = load_preset(str(values.pop("name", NONE)))
+    return dataclasses.replace(base, **values)
 
 
-def resolve_preset(spec: EdgePresetSpec) -> EdgePreset:
-    """Accept an EdgePreset, a preset name, a config mapping (name + overrides) or None (= ``none``)."""
-    if spec is None:
-        return PRESETS[NONE]
-    if isinstance(spec, EdgePreset):
-        return spec
-    if isinstance(spec, str):
-        return get_preset(spec)
-    if isinstance(spec, Mapping):
-        options = dict(spec)
-        name = options.pop("name", None) or NONE
-        return get_preset(str(name), **options)
-    raise ValueError(f"edge preset must be a name, a mapping or an EdgePreset, got {type(spec).__name__}")
-
-
-def edge_map(rgb: np.ndarray, preset: EdgePreset | str) -> np.ndarray:
+def edge_map(rgb: np.ndarray, preset: EdgePreset) -> np.ndarray:
     """Binary edge map of an (H, W, 3) uint8 RGB array -> uint8 (H, W) in {0, 255}.
 
     Canny runs on the RGB array (``grayscale=False``, OpenCV takes the strongest
@@ -124,7 +148,6 @@ def edge_map(rgb: np.ndarray, preset: EdgePreset | str) -> np.ndarray:
     edge component with fewer than ``min_area`` pixels is removed. ``none`` gives
     an all-zero map.
     """
-    preset = resolve_preset(preset)
     if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         shape = getattr(rgb, "shape", None)
         raise ValueError(f"edge_map expects an (H, W, 3) uint8 array, got shape {shape}")
@@ -145,13 +168,12 @@ def drop_small_components(edges: np.ndarray, min_area: int) -> np.ndarray:
     return np.where(keep[labels], 255, 0).astype(np.uint8)
 
 
-def apply_edge_preset(img: Image.Image, preset: EdgePreset | str) -> Image.Image:
+def apply_edge_preset(img: Image.Image, preset: EdgePreset) -> Image.Image:
     """Apply a preset to a domain-A PIL image; returns an RGB image of the same size.
 
     ``none`` returns ``img`` itself; ``overlay`` sets edge pixels to black;
     ``replace`` returns the edge map as a 3-channel image (white edges on black).
     """
-    preset = resolve_preset(preset)
     if preset.is_identity:
         return img
     rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,14 +53,13 @@ class GroundTruthInfo:
 
 
 def write_ground_truth_info(folder: str | Path, palette: np.ndarray | Sequence, cells: Mapping[str, int]) -> Path:
-    """Write ``ground_truth.json`` atomically (a temporary file, then a rename)."""
+    """Write ``ground_truth.json`` whole or not at all (:func:`pixel_gan.safe_io.write_text`)."""
+    from pixel_gan.safe_io import write_text
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     info = {"palette": np.asarray(palette, dtype=int).tolist(), "cells": {k: int(v) for k, v in sorted(cells.items())}}
-    fd, tmp = tempfile.mkstemp(prefix=f".{GT_INFO}.", dir=folder)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(info, f, indent=1)
-    os.replace(tmp, folder / GT_INFO)
+    write_text(folder / GT_INFO, json.dumps(info, indent=1))
     return folder / GT_INFO
 
 

@@ -17,7 +17,7 @@ from torchvision.transforms import InterpolationMode
 
 ImageTransform = Callable[[Image.Image], Image.Image]
 
-# The VAE downsamples by 8; other sizes break the latent grid (reference issue #84).
+# The VAE downsamples by 8; other sizes break the latent grid.
 RESOLUTION_MULTIPLE = 8
 
 

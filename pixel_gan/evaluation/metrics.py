@@ -22,9 +22,15 @@ from torch import Tensor
 
 from pixel_gan.data.ground_truth import at_size, load_ground_truth
 from pixel_gan.data.images import list_images, load_rgb
-from pixel_gan.losses.palette import soft_histogram
 from pixel_gan.metrics.ground_truth import ground_truth_metrics
-from pixel_gan.metrics.pixel_art import METRIC_DESCRIPTIONS, METRIC_DIRECTIONS, pixel_art_metrics, to_batch
+from pixel_gan.metrics.pixel_art import (
+    METRIC_DESCRIPTIONS,
+    METRIC_DIRECTIONS,
+    domain_palette,
+    palette_distance,
+    pixel_art_metrics,
+    to_batch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +106,7 @@ class EvalSet:
     def palette(self, resolution: int) -> Tensor:
         """Domain B's palette: the mean soft histogram of :meth:`real_b`, (1, 3, bins), computed once."""
         if resolution not in self._palette:
-            self._palette[resolution] = soft_histogram(self.real_b(resolution)).mean(0, keepdim=True)
+            self._palette[resolution] = domain_palette(self.real_b(resolution))
         return self._palette[resolution]
 
 
@@ -118,7 +124,7 @@ def pixel_metrics(
     """Weight-free metrics averaged over images; images are batched by size (aspect ratios may differ).
 
     palette_distance compares each output with ``palette_b``, domain B's mean histogram (a test set
-    has no pairs): the same number as ``pixel_art.palette_distance(output, real_b)`` per output.
+    has no pairs), as in validation: :func:`pixel_gan.metrics.pixel_art.palette_distance`.
     """
     groups: dict[tuple[int, int], list[int]] = defaultdict(list)
     for i, image in enumerate(refs):
@@ -127,7 +133,7 @@ def pixel_metrics(
     for idxs in groups.values():
         batch_out = to_batch([outputs[i] for i in idxs])
         values = pixel_art_metrics(to_batch([refs[i] for i in idxs]), batch_out, preset=edge_preset)
-        values["palette_distance"] = (soft_histogram(batch_out) - palette_b).abs().sum(-1).mean(-1).mean().item()
+        values["palette_distance"] = palette_distance(batch_out, palette_b).mean().item()
         for key, value in values.items():
             sums[key] += value * len(idxs)
     return {key: total / len(refs) for key, total in sums.items()}

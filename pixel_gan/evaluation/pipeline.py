@@ -15,6 +15,7 @@ from PIL import Image
 from pixel_gan.config import plain_dict
 from pixel_gan.data.ground_truth import GT_FOLDER, GroundTruthError
 from pixel_gan.evaluation.baselines import build_baselines
+from pixel_gan.evaluation.finish import FINISH_NOTE, finished_row, target_palette_baseline
 from pixel_gan.evaluation.metrics import DESCRIPTIONS, DIRECTIONS, EvalSet, Scorer
 from pixel_gan.evaluation.report import Report, Row, write_report
 from pixel_gan.evaluation.runs import NoRunsError, Run, discover_runs
@@ -43,14 +44,16 @@ GT_NOTE = (
 )
 
 
-def ground_truth_rows(rows: list[Row], untrained: Mapping[str, Row]) -> list[Row]:
-    """The ground-truth table: per run its step-0 row then its trained row, then the baselines scored on it."""
+def ground_truth_rows(rows: list[Row], untrained: Mapping[str, list[Row]], finished: Mapping[str, Row]) -> list[Row]:
+    """The ground-truth table: per run its step-0 rows, its trained row and that row finished, then the
+    baselines scored on it."""
     out: list[Row] = []
     for row in rows:
-        if row.name in untrained:
-            out.append(untrained[row.name])
+        out += untrained.get(row.name, [])
         if "gt_delta_e" in row.values:
             out.append(row)
+        if row.name in finished:
+            out.append(finished[row.name])
     return out
 
 
@@ -96,19 +99,23 @@ def _translate(run: Run, test: EvalSet, cfg: Mapping, load_weights: bool = True)
     return translator.translate(test.photos, batch_size=int(cfg.get("batch_size", 8)))
 
 
-def _untrained_row(run: Run, test: EvalSet, cfg: Mapping) -> Row:
-    """The run's generator before its first step (same base and captions, fresh adapters): ground truth only."""
+def _untrained_rows(run: Run, test: EvalSet, cfg: Mapping) -> list[Row]:
+    """The run's generator before its first step (same base and captions, fresh adapters), raw and finished:
+    ground truth only."""
     outputs = _translate(run, test, cfg, load_weights=False)
-    return Row(
+    n_grid = int(cfg.get("grid_images", 4))
+    row = Row(
         f"{run.name} (step 0)",
         "untrained",
         test.gt_metrics(outputs),
-        outputs[: int(cfg.get("grid_images", 4))],
+        outputs[:n_grid],
         details={"path": str(run.path), "step": "0 (adapters freshly initialised)"},
     )
+    return [row, finished_row(row, outputs, test, n_grid)]
 
 
-def _run_row(run: Run, test: EvalSet, scorer: Scorer, cfg: Mapping) -> Row:
+def _run_row(run: Run, test: EvalSet, scorer: Scorer, cfg: Mapping) -> tuple[Row, list[Image.Image]]:
+    """The run's table row, and all its translations (the row keeps the grid's few)."""
     started = time.perf_counter()
     outputs = _translate(run, test, cfg)
     values = scorer.score(test.photos, outputs, test, run.resolution)
@@ -126,7 +133,7 @@ def _run_row(run: Run, test: EvalSet, scorer: Scorer, cfg: Mapping) -> Row:
     if note:
         details["config"] = note
     log.info("%s: evaluated %d images in %.1fs", run.name, len(outputs), time.perf_counter() - started)
-    return Row(
+    row = Row(
         run.name,
         "run",
         values,
@@ -134,6 +141,7 @@ def _run_row(run: Run, test: EvalSet, scorer: Scorer, cfg: Mapping) -> Row:
         details=details,
         config_yaml=OmegaConf.to_yaml(config) if config is not None else "",
     )
+    return row, outputs
 
 
 def _baseline_rows(test: EvalSet, resolutions: list[int], scorer: Scorer, cfg: Mapping) -> list[Row]:
@@ -191,15 +199,19 @@ def run_evaluation(cfg: Mapping | DictConfig) -> Path:
     scorer = Scorer(metrics, device=_device(cfg), edge_preset=cfg.get("edge_preset", "default"))
     cache: dict[Path, EvalSet] = {}
     rows: list[Row] = []
-    untrained: dict[str, Row] = {}  # run name -> its step-0 row (datasets with a paired test split only)
+    untrained: dict[str, list[Row]] = {}  # run name -> its step-0 rows (datasets with a paired test split only)
+    finished: dict[str, Row] = {}  # run name -> its translations after the finishing step (idem)
+    n_grid = int(cfg.get("grid_images", 4))
     tests: dict[str, EvalSet] = {}
     runs: dict[str, Run] = {}
     for run in discovery.runs:
         try:
             test = _test_set(run, cfg.get("data_root"), cfg.get("max_images"), cache)
-            rows.append(_run_row(run, test, scorer, cfg))
+            row, outputs = _run_row(run, test, scorer, cfg)
+            rows.append(row)
             if test.gt:
-                untrained[run.name] = _untrained_row(run, test, cfg)
+                untrained[run.name] = _untrained_rows(run, test, cfg)
+                finished[run.name] = finished_row(row, outputs, test, n_grid)
         except RunSkipped as err:
             skipped.append(f"skipped {run.path}: {err}")
             log.warning(skipped[-1])
@@ -212,13 +224,13 @@ def run_evaluation(cfg: Mapping | DictConfig) -> Path:
     for row in rows:  # the grid shows one test set; runs on another dataset keep their metrics only
         if tests[row.name] is not primary:
             row.outputs, row.grid_note = [], f"other test set ({tests[row.name].root})"
-            if row.name in untrained:
-                untrained[row.name].outputs, untrained[row.name].grid_note = [], row.grid_note
+            for extra in [*untrained.get(row.name, []), *([finished[row.name]] if row.name in finished else [])]:
+                extra.outputs, extra.grid_note = [], row.grid_note
     resolutions = sorted({runs[r.name].resolution for r in rows})
     rows += _baseline_rows(primary, resolutions, scorer, cfg)
-    gt_rows = ground_truth_rows(rows, untrained)
-
-    n_grid = int(cfg.get("grid_images", 4))
+    gt_rows = ground_truth_rows(rows, untrained, finished)
+    if primary.gt:
+        gt_rows.append(target_palette_baseline(primary, (resolutions[0], resolutions[0]), n_grid))
     notes = [INPUT_NOTE, FID_NOTE, *scorer.setup_hints()]
     if len({t.root for t in tests.values()}) > 1:
         notes.append(
@@ -230,7 +242,7 @@ def run_evaluation(cfg: Mapping | DictConfig) -> Path:
         notes.append(f"FID/KID details: {fid_notes}.")
     notes += [f"Baseline {b.name}: {b.description}" for b in build_baselines(plain_dict(cfg.get("baselines")))]
     if gt_rows:
-        notes.append(GT_NOTE)
+        notes += [GT_NOTE, FINISH_NOTE]
     report = Report(
         title="pixel-gan evaluation",
         rows=rows,

@@ -21,9 +21,9 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from pixel_gan.callbacks import METRICS_FILE, read_metrics_jsonl
 from pixel_gan.config import ConfigError
 from pixel_gan.inference.export import CONFIG_NAME, RUN_EXPORT, WEIGHTS_NAME, is_export_dir, read_config
+from pixel_gan.training.callbacks import METRICS_FILE, read_metrics_jsonl
 
 log = logging.getLogger(__name__)
 

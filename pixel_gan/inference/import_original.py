@@ -321,7 +321,7 @@ def convert_checkpoint(
     (:class:`ConversionWarning`) say where the import cannot match the original exactly.
     The folder appears complete or not at all; an existing non-empty ``out_dir`` needs ``force``.
     """
-    from pixel_gan.data.edges import resolve_preset
+    from pixel_gan.data.edges import read_preset
     from pixel_gan.models.backbone import build_backbone
     from pixel_gan.models.generator import CycleGANTurbo, unet_lora_targets
 
@@ -330,7 +330,7 @@ def convert_checkpoint(
         raise ConversionError(f"{out} exists and is not empty; pick another folder or pass --force to replace it")
     try:
         check_multiple_of_8(resolution, "--resolution")
-        preset = resolve_preset(edge_preset)
+        preset = read_preset(edge_preset)
     except ValueError as err:
         raise ConversionError(str(err) if str(err).startswith("--") else f"--edge-preset: {err}") from None
     ckpt = load_original(original)

@@ -23,7 +23,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from pixel_gan.data.edges import EdgePreset, EdgePresetSpec, apply_edge_preset, resolve_preset
+from pixel_gan.data.edges import EdgePreset, apply_edge_preset, read_preset
 from pixel_gan.data.transforms import to_pil, to_tensor
 from pixel_gan.inference.export import read_translator, resolve_export_dir, write_translator
 from pixel_gan.inference.images import (
@@ -43,6 +43,10 @@ from pixel_gan.models import DIRECTIONS
 
 if TYPE_CHECKING:
     from pixel_gan.models.generator import CycleGANTurbo
+
+# What a caller may name a preset by at this API boundary (resolved once, by read_preset): a preset, a
+# shipped preset's name, or None for the translator's own.
+EdgePresetSpec = EdgePreset | str | None
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -173,7 +177,7 @@ class Translator:
 
     def _preset(self, edge_preset: EdgePresetSpec) -> EdgePreset:
         """The training preset by default; a name or config mapping overrides it."""
-        return self.edge_preset if edge_preset is None else resolve_preset(edge_preset)
+        return self.edge_preset if edge_preset is None else read_preset(edge_preset)
 
     def work_size(self, resolution: Resolution = None, size: int | None = None) -> int:
         """Model input size: ``size`` if given, else the trained size, raised to fit ``resolution``

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pixel_gan.data.edges import PRESETS, EdgePreset, resolve_preset
+from pixel_gan.data.edges import NO_EDGES, EdgePreset, read_preset
 
 if TYPE_CHECKING:
     from pixel_gan.models.generator import LoraSettings
@@ -25,9 +25,14 @@ MODEL_KEYS = ("name", "backbone", "pretrained", "cache_dir")
 
 
 def check_multiple_of_8(value: Any, what: str) -> int:
-    """The one rule for working sizes: a positive multiple of 8 (the VAE downsamples by 8)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 8 or value % 8:
-        raise ValueError(f"{what} must be a positive multiple of 8, got {value!r}")
+    """A working size checked by the one rule (:func:`pixel_gan.data.transforms.validate_resolution`), the
+    error naming ``what``."""
+    from pixel_gan.data.transforms import validate_resolution
+
+    try:
+        validate_resolution(value)
+    except ValueError:
+        raise ValueError(f"{what} must be a positive multiple of 8, got {value!r}") from None
     return value
 
 
@@ -49,7 +54,7 @@ class TranslatorConfig:
     lora: Mapping[str, Any] = field(default_factory=dict)
     prompts: tuple[str, str] = DEFAULT_PROMPTS
     resolution: int = DEFAULT_RESOLUTION
-    edge_preset: EdgePreset = PRESETS["none"]
+    edge_preset: EdgePreset = field(default_factory=lambda: dataclasses.replace(NO_EDGES))
     loss: str | None = None
     experiment: str = "translator"
     step: int | None = None
@@ -121,10 +126,7 @@ def _prompts(value: Any, path: Path | str) -> tuple[str, str]:
 
 def read_edge_preset(value: Any, key: str = "edge_preset") -> EdgePreset:
     """A stored preset: its numbers when all are written (exports from now on), else resolved by name."""
-    names = {f.name for f in dataclasses.fields(EdgePreset)}
-    if isinstance(value, Mapping) and set(value) == names and all(value[k] is not None for k in names):
-        return EdgePreset(**value)
-    return resolve_preset(value)
+    return read_preset(value)
 
 
 def _checked(check: Any, value: Any, key: str, path: Path | str) -> Any:

@@ -149,14 +149,9 @@ class DinoStruct(nn.Module):
 
 def build_tiny_dino(out_dir: str | Path, seed: int = 0) -> Path:
     """Save a tiny random ViT (same classes and layout as facebook/dino-vitb8) for offline tests."""
-    config = ViTConfig(
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        patch_size=8,
-        image_size=224,
-    )
+    from pixel_gan.models.backbone import TINY_TRANSFORMER
+
+    config = ViTConfig(**TINY_TRANSFORMER, patch_size=8, image_size=224)
     out = Path(out_dir)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -137,22 +137,29 @@ def distinct_colors(x: ImageLike, quantize_bits: int = 8) -> torch.Tensor:
     return torch.tensor([float(len(np.unique(c))) for c in codes])
 
 
-def palette_distance(fake: ImageLike, real_b: ImageLike, bins: int = 16, sigma: float | None = None) -> torch.Tensor:
-    """Palette (soft-histogram) loss of each output against domain B -> (B,).
+# Fixed for every run: the sweep objective (val/palette_distance) must not change scale with the
+# loss.palette_bins or loss.palette_sigma a trial searches.
+PALETTE_BINS = 16
 
-    With equal batch sizes output i is paired with real_b[i] (the training
-    loss, per pair); otherwise each output is compared with real_b's mean
-    histogram, i.e. domain B's overall palette. Lower is better.
-    """
-    from pixel_gan.losses.palette import palette_loss
 
-    f, r = to_batch(fake), to_batch(real_b)
-    paired = len(f) == len(r)
+def domain_palette(real_b: ImageLike) -> torch.Tensor:
+    """Domain B's palette: the mean soft histogram of its images, (1, 3, PALETTE_BINS)."""
+    from pixel_gan.losses.palette import soft_histogram
+
     with torch.no_grad():
-        vals = [
-            palette_loss(f[i : i + 1], r[i : i + 1] if paired else r, bins=bins, sigma=sigma) for i in range(len(f))
-        ]
-    return torch.stack([v.float().reshape(()) for v in vals])
+        return soft_histogram(to_batch(real_b), PALETTE_BINS).mean(0, keepdim=True)
+
+
+def palette_distance(fake: ImageLike, palette_b: torch.Tensor) -> torch.Tensor:
+    """L1 between each output's soft histogram and domain B's palette (:func:`domain_palette`) -> (B,).
+
+    The one definition used by validation, the evaluation report and the sweep objective. Lower is better.
+    """
+    from pixel_gan.losses.palette import soft_histogram
+
+    with torch.no_grad():
+        hist = soft_histogram(to_batch(fake), PALETTE_BINS)
+    return (hist - palette_b.to(hist)).abs().sum(-1).mean(-1)
 
 
 def color_drift(input_img: ImageLike, output_img: ImageLike) -> torch.Tensor:
@@ -339,8 +346,9 @@ def edge_f1(input_img: ImageLike, output_img: ImageLike, preset: Any = "default"
     from :func:`pixel_gan.data.edges.edge_map`; the output is resized to the
     input's size (nearest) first. Both edgeless = 1.0. Higher is better.
     """
-    from pixel_gan.data.edges import edge_map
+    from pixel_gan.data.edges import edge_map, read_preset
 
+    preset = read_preset(preset)  # a name from an evaluation config or an export's record, resolved once
     a, b = _paired(input_img, output_img)
     scores = []
     for ia, ib in zip(to_uint8(a), to_uint8(b), strict=True):
@@ -367,7 +375,7 @@ def pixel_art_metrics(
     a, b = to_batch(inputs), to_batch(outputs)
     out: dict[str, float] = {"colors": distinct_colors(b).mean().item()}
     if real_b is not None:
-        out["palette_distance"] = palette_distance(b, real_b).mean().item()
+        out["palette_distance"] = palette_distance(b, domain_palette(real_b)).mean().item()
     purity, cells = grid_purity(b)
     out["grid_purity"] = purity.mean().item()
     out["cell_size"] = cells.float().mean().item()

@@ -42,16 +42,9 @@ SD_TURBO_UNET = dict(
     cross_attention_dim=1024,
     use_linear_projection=True,
 )
-SD_TURBO_VAE = dict(
-    in_channels=3,
-    out_channels=3,
-    latent_channels=4,
-    layers_per_block=2,
-    sample_size=768,
-    block_out_channels=(128, 256, 512, 512),
-    down_block_types=("DownEncoderBlock2D",) * 4,
-    up_block_types=("UpDecoderBlock2D",) * 4,
-)
+_VAE_BLOCKS = {"down_block_types": ("DownEncoderBlock2D",) * 4, "up_block_types": ("UpDecoderBlock2D",) * 4}
+SD_TURBO_VAE = {"in_channels": 3, "out_channels": 3, "latent_channels": 4, "layers_per_block": 2, **_VAE_BLOCKS}
+SD_TURBO_VAE |= {"sample_size": 768, "block_out_channels": (128, 256, 512, 512)}
 SD_TURBO_TEXT = dict(
     vocab_size=49408,
     hidden_size=1024,
@@ -74,39 +67,27 @@ SD_TURBO_SCHEDULER = dict(
 )
 
 # Tiny versions: same classes and module names (so LoRA targets and skip layouts carry over).
-TINY_UNET = dict(
-    sample_size=8,
-    in_channels=4,
-    out_channels=4,
-    layers_per_block=1,
-    norm_num_groups=8,
-    block_out_channels=(32, 64),
-    attention_head_dim=(4, 8),
-    down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-    up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-    cross_attention_dim=32,
-    use_linear_projection=True,
-)
-TINY_VAE = dict(
-    in_channels=3,
-    out_channels=3,
-    latent_channels=4,
-    layers_per_block=1,
-    norm_num_groups=8,
-    sample_size=64,
-    block_out_channels=(16, 32, 32, 32),
-    down_block_types=("DownEncoderBlock2D",) * 4,
-    up_block_types=("UpDecoderBlock2D",) * 4,
-)
-TINY_TEXT = dict(
-    hidden_size=32,
-    intermediate_size=64,
-    num_hidden_layers=2,
-    num_attention_heads=2,
-    max_position_embeddings=77,
-    hidden_act="gelu",
-    projection_dim=32,
-)
+TINY_UNET = {
+    **SD_TURBO_UNET,
+    "sample_size": 8,
+    "layers_per_block": 1,
+    "norm_num_groups": 8,
+    "block_out_channels": (32, 64),
+    "attention_head_dim": (4, 8),
+    "down_block_types": ("CrossAttnDownBlock2D", "DownBlock2D"),
+    "up_block_types": ("UpBlock2D", "CrossAttnUpBlock2D"),
+    "cross_attention_dim": 32,
+}
+TINY_VAE = {
+    **SD_TURBO_VAE,
+    "layers_per_block": 1,
+    "norm_num_groups": 8,
+    "sample_size": 64,
+    "block_out_channels": (16, 32, 32, 32),
+}
+# The transformer size of every tiny test model (text encoder here, the DINO ViT of the tests).
+TINY_TRANSFORMER = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}
+TINY_TEXT = {**SD_TURBO_TEXT, **TINY_TRANSFORMER, "projection_dim": 32}
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import Any
 
 from PIL import Image
 
-from pixel_gan.data.edges import PRESETS
+from pixel_gan.data.edges import preset_names
 from pixel_gan.inference.palettes import palette_names
 from pixel_gan.models import DIRECTIONS
 
@@ -24,7 +24,7 @@ MAX_PALETTE_FILE_BYTES = 256 * 1024
 MAX_EXAMPLES = 8
 TRAINED = "as trained"
 NATIVE_SIZES = [TRAINED, "auto", "16", "24", "32", "48", "64", "96", "128", "192", "256"]
-EDGE_CHOICES = [TRAINED, *PRESETS]
+EDGE_CHOICES = [TRAINED, *preset_names()]
 KMEANS_CHOICES = ["4", "8", "16", "32"]
 PALETTE_CHOICES = ["none", *(name for name in palette_names() if name != "none"), *KMEANS_CHOICES]
 UPSCALE_CHOICES = ["1", "2", "4", "8", "16"]

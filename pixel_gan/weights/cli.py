@@ -37,9 +37,9 @@ class UserError(Exception):
 
 def hydra_overrides(args: list[str] | None) -> list[str]:
     """A bare word is an experiment name; ``resolution=64`` is quoted like train.py's own CLI does."""
-    from pixel_gan.config import quote_numeric_choices
+    from pixel_gan.config import normalize_overrides
 
-    return quote_numeric_choices([a if "=" in a else f"experiment={a}" for a in args or []])
+    return normalize_overrides([a if "=" in a else f"experiment={a}" for a in args or []])
 
 
 def compose(args: list[str] | None) -> dict[str, Any]:
@@ -142,7 +142,8 @@ def fetch(
     write: Annotated[
         Path | None,
         typer.Option(
-            "--write", help="Where to write the overrides (default: conf/local/weights.yaml; '-' = print only)."
+            "--write",
+            help="Where to write the overrides (default: pixel_gan/conf/local/weights.yaml; '-' = print only).",
         ),
     ] = None,
 ) -> None:

@@ -83,7 +83,7 @@ def overrides_for(statuses: list[Status]) -> dict[str, str]:
 
 
 def overrides_yaml(overrides: dict[str, str], command: str) -> str:
-    """A global-package Hydra config setting ``overrides`` (for ``conf/local/weights.yaml``)."""
+    """A global-package Hydra config setting ``overrides`` (for ``pixel_gan/conf/local/weights.yaml``)."""
     tree = OmegaConf.from_dotlist([f"{key}={value}" for key, value in overrides.items()])
     header = (
         "# @package _global_\n"

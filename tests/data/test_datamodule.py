@@ -1,3 +1,4 @@
+from dataclasses import replace
 from pathlib import Path
 
 import lightning as L
@@ -6,6 +7,7 @@ import torch
 
 from pixel_gan.data.datamodule import UnpairedDataModule
 from pixel_gan.data.demo import generate_demo_dataset
+from pixel_gan.data.edges import load_preset
 
 R = 32
 
@@ -16,7 +18,7 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_train_batch_shapes_and_range(demo_root: Path) -> None:
-    dm = UnpairedDataModule(str(demo_root), resolution=R, edge_preset="medium", batch_size=4)
+    dm = UnpairedDataModule(str(demo_root), resolution=R, edge_preset=load_preset("medium"), batch_size=4)
     dm.setup("fit")
     batches = list(dm.train_dataloader())
     assert [len(b["a_path"]) for b in batches] == [4, 2]  # 6 items, drop_last=False
@@ -49,8 +51,7 @@ def test_validation_set_is_fixed(demo_root: Path) -> None:
 
 
 def test_edge_preset_config_and_describe(demo_root: Path) -> None:
-    config = {"name": "low", "low_threshold": None, "high_threshold": None, "min_area": 50, "mode": None}
-    dm = UnpairedDataModule(str(demo_root), resolution=R, edge_preset=config)
+    dm = UnpairedDataModule(str(demo_root), resolution=R, edge_preset=replace(load_preset("low"), min_area=50))
     assert (dm.edge_preset.low_threshold, dm.edge_preset.min_area, dm.edge_preset.mode) == (
         150,
         50,

@@ -1,5 +1,6 @@
 import logging
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,7 @@ import torch
 from PIL import Image
 
 from pixel_gan.data.datasets import FixedValidationSet, UnpairedImageDataset
-from pixel_gan.data.edges import get_preset
+from pixel_gan.data.edges import NO_EDGES, load_preset
 from pixel_gan.data.transforms import build_transform
 
 R = 16
@@ -34,7 +35,7 @@ def _corrupt(path: Path) -> Path:
 
 def _dataset(files_a: list[Path], files_b: list[Path], seed: int = 0, **kwargs: object) -> UnpairedImageDataset:
     t = build_transform(R, train=True)
-    return UnpairedImageDataset(files_a, files_b, t, t, edge_preset="none", seed=seed, **kwargs)
+    return UnpairedImageDataset(files_a, files_b, t, t, edge_preset=NO_EDGES, seed=seed, **kwargs)
 
 
 def test_items_are_tensors_in_range_with_paths(tmp_path: Path) -> None:
@@ -125,7 +126,7 @@ def test_edge_preset_is_applied_to_a_only(tmp_path: Path) -> None:
         _write(tmp_path / "B", 2),
         t,
         t,
-        edge_preset=get_preset("default", mode="replace"),
+        edge_preset=replace(load_preset("default"), mode="replace"),
     )
     item = dataset[0]
     assert set(item["a"].unique().tolist()) <= {-1.0, 1.0}  # a binary edge map
@@ -144,7 +145,7 @@ def test_file_going_bad_later_falls_back_to_next_index(tmp_path: Path, caplog: p
 
 def test_fixed_validation_set_takes_the_first_images_in_order(tmp_path: Path) -> None:
     files_a, files_b = _write(tmp_path / "A", 5), _write(tmp_path / "B", 2, start=10)
-    val = FixedValidationSet(files_a, files_b, build_transform(R, train=False), "none", count=3)
+    val = FixedValidationSet(files_a, files_b, build_transform(R, train=False), NO_EDGES, count=3)
     assert len(val) == 3
     assert [val[i]["a_path"] for i in range(3)] == [str(p) for p in files_a[:3]]
     assert [val[i]["b_path"] for i in range(3)] == [str(files_b[0]), str(files_b[1]), str(files_b[0])]
@@ -153,4 +154,4 @@ def test_fixed_validation_set_takes_the_first_images_in_order(tmp_path: Path) ->
     torch.manual_seed(6)
     torch.testing.assert_close(first, val[1]["a"])
     assert first.shape == (3, R, R)
-    assert len(FixedValidationSet(files_a[:1], files_b[:1], build_transform(R, False), "none", count=3)) == 1
+    assert len(FixedValidationSet(files_a[:1], files_b[:1], build_transform(R, False), NO_EDGES, count=3)) == 1

@@ -1,16 +1,18 @@
+from dataclasses import asdict, replace
+
 import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
 from pixel_gan.data.edges import (
-    PRESETS,
     EdgePreset,
     apply_edge_preset,
     drop_small_components,
     edge_map,
-    get_preset,
-    resolve_preset,
+    load_preset,
+    preset_names,
+    read_preset,
 )
 
 
@@ -31,16 +33,16 @@ def _square_and_blob() -> np.ndarray:
 BLOB_REGION = (slice(0, 12), slice(80, 96))
 
 
-def test_preset_values_match_the_design() -> None:
-    assert PRESETS["default"] == EdgePreset("default", 100, 200, 0, grayscale=False, mode="overlay")
-    assert PRESETS["medium"] == EdgePreset("medium", 125, 200, 150, grayscale=True, mode="overlay")
-    assert PRESETS["low"] == EdgePreset("low", 150, 200, 200, grayscale=True, mode="overlay")
-    assert PRESETS["none"].is_identity
-    assert set(PRESETS) == {"none", "default", "medium", "low"}
+def test_shipped_preset_files_hold_the_documented_values() -> None:
+    assert load_preset("default") == EdgePreset("default", 100, 200, 0, grayscale=False, mode="overlay")
+    assert load_preset("medium") == EdgePreset("medium", 125, 200, 150, grayscale=True, mode="overlay")
+    assert load_preset("low") == EdgePreset("low", 150, 200, 200, grayscale=True, mode="overlay")
+    assert load_preset("none").is_identity
+    assert preset_names() == ["default", "low", "medium", "none"]
 
 
 def test_default_finds_the_square_outline_and_nothing_else() -> None:
-    edges = edge_map(_square(), "default")
+    edges = edge_map(_square(), load_preset("default"))
     assert edges.dtype == np.uint8 and edges.shape == (20, 20)
     assert set(np.unique(edges)) == {0, 255}
     ys, xs = np.nonzero(edges)
@@ -61,30 +63,30 @@ def test_default_uses_the_rgb_array_and_medium_uses_grayscale() -> None:
     rgb[:, :8] = (255, 0, 0)
     rgb[:, 8:] = (0, 130, 0)
     assert np.unique(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)).tolist() == [76]
-    rgb_edges = edge_map(rgb, "default")
+    rgb_edges = edge_map(rgb, load_preset("default"))
     assert rgb_edges[:, 7:9].any(axis=1).all()  # a vertical line at the colour boundary
     assert not rgb_edges[:, :6].any() and not rgb_edges[:, 10:].any()
-    assert not edge_map(rgb, get_preset("medium", min_area=0)).any()
+    assert not edge_map(rgb, replace(load_preset("medium"), min_area=0)).any()
 
 
 @pytest.mark.parametrize("name", ["medium", "low"])
 def test_area_filter_drops_the_small_blob_and_keeps_the_square(name: str) -> None:
     rgb = _square_and_blob()
-    unfiltered = edge_map(rgb, "default")
+    unfiltered = edge_map(rgb, load_preset("default"))
     _, labels, stats, _ = cv2.connectedComponentsWithStats(unfiltered, connectivity=8)
     areas = sorted(stats[1:, cv2.CC_STAT_AREA].tolist())
     assert len(areas) == 2 and areas[0] < 150 and areas[1] >= 200  # preconditions of this test
     expected = unfiltered.copy()
     expected[BLOB_REGION] = 0
     assert unfiltered[BLOB_REGION].any()
-    np.testing.assert_array_equal(edge_map(rgb, name), expected)
+    np.testing.assert_array_equal(edge_map(rgb, load_preset(name)), expected)
 
 
 def test_custom_min_area_keeps_the_blob() -> None:
     rgb = _square_and_blob()
-    edges = edge_map(rgb, get_preset("medium", min_area=5))
+    edges = edge_map(rgb, replace(load_preset("medium"), min_area=5))
     assert edges[BLOB_REGION].any()
-    np.testing.assert_array_equal(edges, edge_map(rgb, "default"))
+    np.testing.assert_array_equal(edges, edge_map(rgb, load_preset("default")))
 
 
 def test_drop_small_components_uses_8_connectivity_and_min_area() -> None:
@@ -102,14 +104,14 @@ def test_drop_small_components_uses_8_connectivity_and_min_area() -> None:
 def test_none_is_identity() -> None:
     rgb = _square()
     image = Image.fromarray(rgb)
-    assert apply_edge_preset(image, "none") is image
-    assert not edge_map(rgb, "none").any()
+    assert apply_edge_preset(image, load_preset("none")) is image
+    assert not edge_map(rgb, load_preset("none")).any()
 
 
 def test_overlay_blackens_exactly_the_edge_pixels() -> None:
     rgb = _square(background=128)
-    edges = edge_map(rgb, "default")
-    out = np.asarray(apply_edge_preset(Image.fromarray(rgb), "default"))
+    edges = edge_map(rgb, load_preset("default"))
+    out = np.asarray(apply_edge_preset(Image.fromarray(rgb), load_preset("default")))
     expected = np.where(edges[:, :, None] > 0, 0, rgb)
     np.testing.assert_array_equal(out, expected)
     assert (out != rgb).any(axis=2).sum() == (edges > 0).sum() > 0
@@ -117,50 +119,45 @@ def test_overlay_blackens_exactly_the_edge_pixels() -> None:
 
 def test_replace_returns_the_three_channel_edge_map() -> None:
     rgb = _square()
-    out = apply_edge_preset(Image.fromarray(rgb), get_preset("default", mode="replace"))
+    out = apply_edge_preset(Image.fromarray(rgb), replace(load_preset("default"), mode="replace"))
     assert out.mode == "RGB" and out.size == (20, 20)
     array = np.asarray(out)
     for channel in range(3):
-        np.testing.assert_array_equal(array[:, :, channel], edge_map(rgb, "default"))
+        np.testing.assert_array_equal(array[:, :, channel], edge_map(rgb, load_preset("default")))
 
 
-def test_get_preset_overrides_and_validation() -> None:
-    custom = get_preset("low", low_threshold=90, high_threshold=None, mode="replace")
-    assert (custom.low_threshold, custom.high_threshold, custom.min_area, custom.mode) == (
-        90,
-        200,
-        200,
-        "replace",
-    )
-    with pytest.raises(ValueError, match="none, default, medium, low"):
-        get_preset("sharp")
+def test_preset_values_are_checked_and_the_message_names_the_key() -> None:
+    medium = load_preset("medium")
+    with pytest.raises(ValueError, match="unknown edge preset 'sharp'; valid presets: default, low, medium, none"):
+        load_preset("sharp")
     with pytest.raises(ValueError, match="low_threshold <= high_threshold"):
-        get_preset("medium", low_threshold=210)
+        replace(medium, low_threshold=210)
     with pytest.raises(ValueError, match="<= 255"):
-        get_preset("medium", high_threshold=300)
-    with pytest.raises(ValueError, match="min_area must be >= 0"):
-        get_preset("medium", min_area=-1)
-    with pytest.raises(ValueError, match="mode must be one of"):
-        get_preset("medium", mode="blend")
+        replace(medium, high_threshold=300)
+    with pytest.raises(ValueError, match="edge_preset.min_area must be >= 0"):
+        replace(medium, min_area=-1)
+    with pytest.raises(ValueError, match="edge_preset.mode must be one of overlay, replace"):
+        replace(medium, mode="blend")
+
+
+def test_an_export_record_reads_as_the_preset_it_was_trained_with() -> None:
+    """Old exports stored the name and nulls ("the preset's own"); new ones store every number."""
+    assert read_preset("medium") == EdgePreset("medium", 125, 200, 150, grayscale=True, mode="overlay")
+    assert read_preset(None).is_identity
+    old = {"name": "medium", "low_threshold": None, "high_threshold": None, "min_area": 40, "mode": None}
+    assert read_preset(old) == EdgePreset("medium", 125, 200, 40, grayscale=True, mode="overlay")
+    new = EdgePreset("mine", 10, 20, 3, grayscale=True, mode="replace")
+    assert read_preset(asdict(new)) == new  # every number stored: no lookup (a custom preset has no file)
+    with pytest.raises(ValueError, match="unknown edge preset 'mine'"):
+        read_preset({"name": "mine", "min_area": 3})
     with pytest.raises(ValueError, match="unknown option"):
-        get_preset("medium", sigma=2)
-    with pytest.raises(ValueError, match="draws no edges"):
-        get_preset("none", min_area=10)
-
-
-def test_resolve_preset_accepts_names_mappings_and_presets() -> None:
-    assert resolve_preset("medium") == PRESETS["medium"]
-    assert resolve_preset(None) == PRESETS["none"]
-    config = {"name": "medium", "low_threshold": None, "high_threshold": None, "min_area": 40, "mode": None}
-    assert resolve_preset(config) == EdgePreset("medium", 125, 200, 40, grayscale=True)
-    preset = EdgePreset("mine", 10, 20, 3, grayscale=True, mode="replace")
-    assert resolve_preset(preset) is preset
+        read_preset({"name": "low", "sigma": 2})
     with pytest.raises(ValueError):
-        resolve_preset(3)  # type: ignore[arg-type]
+        read_preset(3)  # type: ignore[arg-type]
 
 
 def test_edge_map_rejects_non_rgb_uint8() -> None:
     with pytest.raises(ValueError, match=r"\(H, W, 3\) uint8"):
-        edge_map(np.zeros((8, 8), dtype=np.uint8), "default")
+        edge_map(np.zeros((8, 8), dtype=np.uint8), load_preset("default"))
     with pytest.raises(ValueError, match=r"\(H, W, 3\) uint8"):
-        edge_map(np.zeros((8, 8, 3), dtype=np.float32), "default")
+        edge_map(np.zeros((8, 8, 3), dtype=np.float32), load_preset("default"))

@@ -18,19 +18,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def train_command(run_dir: Path, data_root: Path, *overrides: str) -> list[str]:
-    return [
-        sys.executable,
-        str(ROOT / "train.py"),
-        "experiment=smoke",
-        f"hydra.run.dir={run_dir}",
-        f"data.root={data_root}",
-        "data.generate_demo=false",
-        "+trainer.enable_progress_bar=false",
-        *overrides,
-    ]
-
-
 @pytest.fixture(scope="session")
 def eval_data(tmp_path_factory) -> Path:
     """4 train / 3 test images per domain at 64 px: test photos larger than the 32 px runs."""
@@ -40,21 +27,11 @@ def eval_data(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def trained_runs(tmp_path_factory, cache_dir, tiny_dir, eval_data) -> Path:
+def trained_runs(tmp_path_factory, train_py, eval_data) -> Path:
     """``runs/run1``, ``runs/run2`` (seeds 1, 2) and ``runs/broken`` (a run folder without export)."""
     runs = tmp_path_factory.mktemp("runs")
-    env = {**os.environ, "PIXEL_GAN_CACHE": str(cache_dir), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    procs = {
-        name: subprocess.Popen(
-            train_command(runs / name, eval_data, f"seed={seed}"),
-            cwd=ROOT,
-            env=env,
-            text=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        for seed, name in enumerate(("run1", "run2"), start=1)
-    }
+    train = train_py(eval_data)
+    procs = {name: train.start_in(runs / name, f"seed={seed}") for seed, name in enumerate(("run1", "run2"), start=1)}
     for name, proc in procs.items():
         output, _ = proc.communicate(timeout=600)
         assert proc.returncode == 0, f"train.py for {name} failed:\n{output[-4000:]}"
@@ -66,15 +43,8 @@ def trained_runs(tmp_path_factory, cache_dir, tiny_dir, eval_data) -> Path:
 
 def run_evaluate(*overrides: str, timeout: float = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "evaluate.py"), *overrides],
-        cwd=ROOT,
-        env=env,
-        text=True,
-        capture_output=True,
-        timeout=timeout,
-        check=False,
-    )
+    command = [sys.executable, str(ROOT / "evaluate.py"), *overrides]
+    return subprocess.run(command, cwd=ROOT, env=env, text=True, capture_output=True, timeout=timeout, check=False)
 
 
 @pytest.fixture(scope="session")

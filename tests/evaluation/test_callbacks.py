@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import torch
 
-from pixel_gan.callbacks import MetricsJsonl, read_metrics_jsonl
+from pixel_gan.training.callbacks import MetricsJsonl, read_metrics_jsonl
 
 
 def fake_trainer(step: int, metrics: dict, sanity: bool = False) -> SimpleNamespace:
@@ -43,7 +43,7 @@ def test_reader_ignores_a_torn_last_line(tmp_path: Path) -> None:
 
 
 def test_validate_at_start_runs_once_on_a_fresh_run_and_never_on_a_resume() -> None:
-    from pixel_gan.callbacks import ValidateAtStart
+    from pixel_gan.training.callbacks import ValidateAtStart
 
     def trainer(step: int, ckpt_path: str | None, enabled: bool = True) -> SimpleNamespace:
         calls: list[bool] = []

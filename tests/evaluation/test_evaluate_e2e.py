@@ -66,9 +66,10 @@ def test_report_has_runs_baselines_grid_and_curves(evaluated) -> None:
     from pixel_gan.evaluation.baselines import pixeloe_status
 
     images = sorted((out / "images").glob("*.png"))
-    # input, run1/run2 at step 0, run1, run2, the baselines that ran, ground truth; an unavailable baseline
-    # keeps its table row but has no images
-    shown = 6 + (2 if pixeloe_status() == "" else 1)
+    # input, per run: step 0 raw and finished, trained raw and finished; the baselines that ran (k-means,
+    # target palette, PixelOE when installed), ground truth; an unavailable baseline keeps its table row but
+    # has no images
+    shown = 1 + 2 * 4 + 2 + (1 if pixeloe_status() == "" else 0) + 1
     assert len(images) == 2 * shown, [p.name for p in images]  # grid_images=2 × each grid column
     assert (out / "curves" / "val-colors.png").is_file()
     for rel in re.findall(r"\]\(([^)]+\.png)\)", md):
@@ -94,18 +95,23 @@ def test_report_has_the_ground_truth_table(evaluated) -> None:
     table = report["ground_truth"]
     assert table["columns"] == ["gt_delta_e", "gt_palette_adherence", "gt_grid_purity"]
     names = [(r["name"], r["kind"]) for r in table["rows"]]
-    expected = [
-        ("run1 (step 0)", "untrained"),
-        ("run1", "run"),
-        ("run2 (step 0)", "untrained"),
-        ("run2", "run"),
-        ("nearest + k-means", "baseline"),
-    ] + ([("PixelOE", "baseline")] if pixeloe_status() == "" else [])
+    per_run = [
+        ("{} (step 0)", "untrained"),
+        ("{} (step 0) + finish", "untrained"),
+        ("{}", "run"),
+        ("{} + finish", "finished"),
+    ]
+    expected = [(name.format(run), kind) for run in ("run1", "run2") for name, kind in per_run]
+    expected += [("nearest + k-means", "baseline")] + ([("PixelOE", "baseline")] if pixeloe_status() == "" else [])
+    expected += [("nearest + target palette", "baseline")]
     assert names == expected
     by_name = {r["name"]: r for r in table["rows"]}
     assert by_name["run1 (step 0)"] == {**by_name["run2 (step 0)"], "name": "run1 (step 0)"}  # seeds 1, 2: same step 0
     for row in table["rows"]:
         assert 0 < row["gt_delta_e"] < 100 and 0 <= row["gt_palette_adherence"] <= 1 and 0 < row["gt_grid_purity"] <= 1
+    for row in table["rows"]:  # the finishing step puts every pixel on the target's grid and palette
+        if "finish" in row["name"] or row["name"] == "nearest + target palette":
+            assert row["gt_palette_adherence"] == 1.0 and row["gt_grid_purity"] == 1.0, row
     assert [r["name"] for r in report["metrics"]["rows"]][:2] == ["run1", "run2"]  # step 0 only in the gt table
     md = (evaluated.out_dir / "report.md").read_text()
     section = md.split("## Ground truth (paired test split)", 1)[1].split("## Samples", 1)[0]

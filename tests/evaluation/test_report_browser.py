@@ -67,7 +67,7 @@ def test_report_renders_with_images_in_headless_chromium(evaluated, tmp_path: Pa
             *REPORT_ARGS,
             f"--user-data-dir={tmp_path / 'profile'}",
             f"--screenshot={shot}",
-            "--window-size=1200,1600",
+            "--window-size=2400,1600",  # the grid: input, 4 columns per run, baselines, ground truth
             (evaluated.out_dir / "report.html").as_uri(),
         ],
         capture_output=True,
@@ -78,7 +78,7 @@ def test_report_renders_with_images_in_headless_chromium(evaluated, tmp_path: Pa
     if not shot.is_file():
         pytest.skip(f"chromium could not take a screenshot (rc {result.returncode}): {result.stderr[-500:]}")
     pixels = np.asarray(Image.open(shot).convert("RGB"))
-    assert pixels.shape[:2] == (1600, 1200)
+    assert pixels.shape[:2] == (1600, 2400)
     colours = np.unique(pixels.reshape(-1, 3), axis=0)
     assert pixels.std() > 20 and len(colours) > 200, "the screenshot is (nearly) blank"
     # The images are on screen: most colours of a baseline's 16-colour output appear in the screenshot.

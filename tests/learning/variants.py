@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 def _flip_gan_sign() -> None:
-    import pixel_gan.module as module
+    import pixel_gan.losses.terms as module
 
     original = module.generator_adversarial_loss
     module.generator_adversarial_loss = lambda logits: -original(logits)

@@ -7,7 +7,7 @@ from pixel_gan.losses.palette import default_sigma, palette_loss, soft_histogram
 
 
 def reference_histogram(x, bins=16, sigma=None, vmin=0.0, vmax=1.0):
-    """The DESIGN formula, materializing (B, C, N, bins)."""
+    """The formula written out, materializing (B, C, N, bins)."""
     sigma = default_sigma(bins, vmin, vmax) if sigma is None else sigma
     centers = torch.linspace(vmin, vmax, bins, dtype=x.dtype)
     w = torch.exp(-((x.flatten(2).unsqueeze(-1) - centers) ** 2) / (2 * sigma**2)).sum(2)

@@ -14,6 +14,7 @@ from pixel_gan.metrics.pixel_art import (
     color_drift,
     detect_cell_size,
     distinct_colors,
+    domain_palette,
     edge_f1,
     grid_alignment,
     grid_purity,
@@ -48,15 +49,15 @@ def flat(h: int, w: int, color=(40, 90, 200)) -> np.ndarray:
     return np.broadcast_to(np.array(color, np.uint8), (h, w, 3)).copy()
 
 
-def reference_palette_loss(fake: torch.Tensor, real: torch.Tensor, bins: int, sigma: float) -> torch.Tensor:
-    """DESIGN.md formula written out directly (equal batch sizes)."""
-    centers = torch.linspace(0.0, 1.0, bins)
+def reference_palette_distance(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """The formula written out: 16 soft bins (sigma half their spacing), one output against domain B's mean."""
+    centers, sigma = torch.linspace(0.0, 1.0, 16), 0.5 / 15
 
     def hist(x):
         w = torch.exp(-((x.flatten(2)[..., None] - centers) ** 2) / (2 * sigma**2)).sum(2)
         return w / w.sum(-1, keepdim=True)
 
-    return (hist(fake) - hist(real)).abs().sum(-1).mean()
+    return (hist(fake) - hist(real).mean(0, keepdim=True)).abs().sum(-1).mean()
 
 
 # --------------------------------------------------------------------------- conversion
@@ -98,15 +99,15 @@ def test_distinct_colors_per_image_and_bit_depth():
 
 def test_palette_distance_zero_for_identical_and_positive_otherwise():
     a, b = to_batch(random_art(8, 8, seed=0)), to_batch(flat(8, 8))
-    assert palette_distance(a, a).item() == pytest.approx(0.0, abs=1e-6)
-    assert palette_distance(a, b).item() > 0.1
+    assert palette_distance(a, domain_palette(a)).item() == pytest.approx(0.0, abs=1e-6)
+    assert palette_distance(a, domain_palette(b)).item() > 0.1
 
 
-def test_palette_distance_matches_design_formula_per_pair():
+def test_palette_distance_matches_the_formula_against_the_domain_palette():
     fake = torch.cat([to_batch(random_art(8, 8, seed=s)) for s in range(3)])
-    real = torch.cat([to_batch(random_art(8, 8, seed=s + 10)) for s in range(3)])
-    got = palette_distance(fake, real, bins=8, sigma=0.07)
-    want = [reference_palette_loss(fake[i : i + 1], real[i : i + 1], 8, 0.07).item() for i in range(3)]
+    real = torch.cat([to_batch(random_art(8, 8, seed=s + 10)) for s in range(4)])
+    got = palette_distance(fake, domain_palette(real))
+    want = [reference_palette_distance(fake[i : i + 1], real).item() for i in range(3)]
     assert got.shape == (3,)
     assert got.tolist() == pytest.approx(want, abs=1e-5)
 

@@ -214,7 +214,7 @@ def test_hub_layout_dir_loads_through_the_sd_turbo_config(tiny_dir, cache_dir, t
     from torchvision.models.vgg import cfgs, make_layers
 
     from pixel_gan.models.discriminator import build_tiny_clip_tower
-    from pixel_gan.module import PixelGANModule
+    from pixel_gan.training.module import PixelGANModule
 
     vgg_file = tmp_path / "vgg16_features.pth"
     torch.save({f"features.{k}": v for k, v in make_layers(cfgs["D"]).state_dict().items()}, vgg_file)

@@ -63,6 +63,11 @@ def solid(size: tuple[int, int], colour: tuple[int, int, int], tol: int = 0) -> 
     return pixels(size, {(0, 0): colour, (w - 1, h - 1): colour, (w // 2, h // 2): colour}, tol)
 
 
+def solid_case(id: str, what: str, name: str, size: tuple[int, int], colour: tuple[int, int, int]) -> FileCase:
+    """A one-colour RGB file saved under ``name``; it must decode to that colour."""
+    return FileCase(id, what, save(name, Image.new("RGB", size, colour)), solid(size, colour))
+
+
 # --- writers --------------------------------------------------------------------------------------------
 def save(name: str, image: Image.Image | Callable[[], Image.Image], **kwargs) -> Callable[[Path], Path]:
     def build(folder: Path) -> Path:
@@ -194,17 +199,10 @@ def directory(folder: Path) -> Path:
 
 FILE_CASES: list[FileCase] = [
     # usable files: each must decode to the right RGB pixels
-    FileCase("rgb-png", "plain RGB PNG", save("plain.png", Image.new("RGB", (24, 16), RED)), solid((24, 16), RED)),
-    FileCase("1x1", "1×1 image", save("dot.png", Image.new("RGB", (1, 1), BLUE)), solid((1, 1), BLUE)),
-    FileCase(
-        "1x4000", "huge aspect ratio, 1×4000", save("tall.png", Image.new("RGB", (1, 4000), RED)), solid((1, 4000), RED)
-    ),
-    FileCase(
-        "4000x1",
-        "huge aspect ratio, 4000×1",
-        save("wide.png", Image.new("RGB", (4000, 1), BLUE)),
-        solid((4000, 1), BLUE),
-    ),
+    solid_case("rgb-png", "plain RGB PNG", "plain.png", (24, 16), RED),
+    solid_case("1x1", "1×1 image", "dot.png", (1, 1), BLUE),
+    solid_case("1x4000", "huge aspect ratio, 1×4000", "tall.png", (1, 4000), RED),
+    solid_case("4000x1", "huge aspect ratio, 4000×1", "wide.png", (4000, 1), BLUE),
     FileCase("gray-png", "grayscale (L) PNG", save("gray.png", Image.new("L", (6, 6), 77)), solid((6, 6), (77,) * 3)),
     FileCase(
         "gray-jpeg",
@@ -273,28 +271,16 @@ FILE_CASES: list[FileCase] = [
         save("alpha.webp", rgba_half_transparent(), lossless=True),
         pixels((4, 2), {(0, 0): RED, (3, 1): WHITE}),
     ),
-    FileCase("bmp", "BMP", save("bitmap.bmp", Image.new("RGB", (8, 8), BLUE)), solid((8, 8), BLUE)),
+    solid_case("bmp", "BMP", "bitmap.bmp", (8, 8), BLUE),
     FileCase(
         "jpeg-named-png",
         "JPEG data in a .png file",
         raw("really-a-jpeg.png", lambda: encoded(Image.new("RGB", (8, 8), RED), "JPEG", quality=95)),
         solid((8, 8), RED, tol=4),
     ),
-    FileCase(
-        "upper-ext", "upper-case extension (.PNG)", save("LOUD.PNG", Image.new("RGB", (4, 4), RED)), solid((4, 4), RED)
-    ),
-    FileCase(
-        "spaces-name",
-        "file name with spaces and brackets",
-        save("my photo (1).png", Image.new("RGB", (4, 4), RED)),
-        solid((4, 4), RED),
-    ),
-    FileCase(
-        "unicode-name",
-        "non-ASCII UTF-8 file name",
-        save("ピクセル猫.png", Image.new("RGB", (4, 4), BLUE)),
-        solid((4, 4), BLUE),
-    ),
+    solid_case("upper-ext", "upper-case extension (.PNG)", "LOUD.PNG", (4, 4), RED),
+    solid_case("spaces-name", "file name with spaces and brackets", "my photo (1).png", (4, 4), RED),
+    solid_case("unicode-name", "non-ASCII UTF-8 file name", "ピクセル猫.png", (4, 4), BLUE),
     FileCase(
         "non-utf8-name",
         "non-UTF-8 file name (Latin-1 bytes)",

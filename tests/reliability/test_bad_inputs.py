@@ -19,6 +19,7 @@ from ui_support import gradio_env_restored
 
 from pixel_gan.cli.translate import main
 from pixel_gan.data.datamodule import UnpairedDataModule
+from pixel_gan.data.edges import load_preset
 from pixel_gan.data.images import ImageLoadError, display_path, load_rgb
 from pixel_gan.inference.translator import Translator
 
@@ -93,7 +94,7 @@ def test_data_module_trains_on_the_file_or_skips_it_with_one_line(case: FileCase
     """A bad file is dropped (when its header fails) or replaced by the next readable item (when its
     body fails to decode); either way every batch of the epoch is full and holds only good pixels."""
     root, path = dataset_root(tmp_path, case)
-    dm = UnpairedDataModule(str(root), resolution=32, edge_preset="default", batch_size=3, val_count=1)
+    dm = UnpairedDataModule(str(root), resolution=32, edge_preset=load_preset("default"), batch_size=3, val_count=1)
     caplog.set_level(logging.WARNING)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -225,7 +226,7 @@ def test_training_stops_on_a_bad_data_folder_with_one_line_before_building_a_mod
         (root / name).mkdir(parents=True)
         good_image(root / name)
     folder = make_folder(kind, root / "train_A")
-    monkeypatch.setattr("pixel_gan.training.PixelGANModule", None)  # building a model would fail the test
+    monkeypatch.setattr("pixel_gan.training.run.PixelGANModule", None)  # building a model would fail the test
     cfg = compose_train_config(
         "experiment=smoke",
         f"data.root={root}",

@@ -11,7 +11,6 @@ import pytest
 import torch
 import yaml
 from safetensors.torch import load_file, save_file
-from trainers import cpu_trainer
 
 from pixel_gan.cli.translate import main as translate
 from pixel_gan.inference.export import save_translator
@@ -35,7 +34,7 @@ class AroundSecondIteration(L.Callback):
             self.after = [optimizer_state(o) for o in trainer.optimizers]
 
 
-def test_a_step_that_makes_a_weight_non_finite_is_undone_and_counted_as_skipped(build_module, monkeypatch, tmp_path):
+def test_a_step_that_makes_a_weight_non_finite_is_undone_and_counted_as_skipped(build_module, monkeypatch, cpu_trainer):
     module, dm = build_module()
     original, calls = torch.optim.AdamW.step, {"n": 0}
 
@@ -48,7 +47,7 @@ def test_a_step_that_makes_a_weight_non_finite_is_undone_and_counted_as_skipped(
 
     monkeypatch.setattr(torch.optim.AdamW, "step", step_that_overflows)
     around = AroundSecondIteration()
-    cpu_trainer(max_steps=3, default_root_dir=str(tmp_path), callbacks=[around]).fit(module, datamodule=dm)
+    cpu_trainer(3, around).fit(module, datamodule=dm)
     (g_before, d_before), (g_after, d_after) = around.before, around.after
     assert len(g_before) == len(g_after)  # the optimizer state has the same tensors again
     assert all(torch.equal(a, b) for a, b in zip(g_before, g_after, strict=True))  # weights and moments
@@ -71,7 +70,7 @@ def tensors(path: Path) -> dict[str, torch.Tensor]:
 @pytest.fixture(scope="module")
 def huge_lr_run(train_cli, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("huge-lr")
-    result = train_cli.run(
+    result = train_cli.run_in(
         run_dir, "optim.lr=1e9", "max_consecutive_skips=3", "trainer.max_steps=30", "export=true", timeout=120
     )
     return run_dir, result
@@ -92,7 +91,7 @@ def test_a_huge_learning_rate_stops_in_seconds_and_saves_no_non_finite_weight(hu
 @pytest.mark.timeout(150)
 def test_a_checkpoint_of_another_lora_rank_is_one_line_naming_the_file(huge_lr_run, train_cli, tmp_path):
     last = huge_lr_run[0] / "checkpoints" / "last.ckpt"
-    result = train_cli.run(tmp_path / "resume", f"ckpt_path={last}", "model.lora.unet_rank=4", timeout=120)
+    result = train_cli.run_in(tmp_path / "resume", f"ckpt_path={last}", "model.lora.unet_rank=4", timeout=120)
     errors = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode == 2, result.stderr
     assert errors[-1].startswith(f"error: ckpt_path='{last}': checkpoint does not match this model config"), errors
@@ -102,8 +101,8 @@ def test_a_checkpoint_of_another_lora_rank_is_one_line_naming_the_file(huge_lr_r
 @pytest.mark.timeout(240)
 def test_two_identical_cpu_runs_give_bit_identical_weights(train_cli, tmp_path):
     """The second run finds the tiny backbone the first one built into its empty cache: same result."""
-    first = train_cli.run(tmp_path / "first", f"paths.cache_dir={tmp_path / 'empty-cache'}", timeout=180)
-    second = train_cli.run(tmp_path / "second", timeout=180)
+    first = train_cli.run_in(tmp_path / "first", f"paths.cache_dir={tmp_path / 'empty-cache'}", timeout=180)
+    second = train_cli.run_in(tmp_path / "second", timeout=180)
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
     a, b = (tensors(tmp_path / run / "checkpoints" / "last.ckpt") for run in ("first", "second"))
     assert a.keys() == b.keys() and len(a) > 100

@@ -11,14 +11,14 @@ import pytest
 import torch
 from unsafe_payloads import evil_checkpoint
 
-from pixel_gan.checkpointing import (
+from pixel_gan.config import ConfigError
+from pixel_gan.training.checkpointing import (
     SafeCheckpointIO,
     UnsafeCheckpointError,
     check_checkpoint_file,
     collect_rng_states,
     set_rng_states,
 )
-from pixel_gan.config import ConfigError
 
 
 def temporaries(folder: Path) -> list[Path]:

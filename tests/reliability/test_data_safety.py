@@ -110,11 +110,16 @@ def one_line_error(capsys) -> str:
     return err[0]
 
 
+def translate_folder(run: Path, folder: Path, out: Path, *flags: str) -> int:
+    """``pixel-gan translate --checkpoint run --input folder --output out *flags`` -> its exit code."""
+    return translate(["--checkpoint", str(run), "--input", str(folder), "--output", str(out), *flags])
+
+
 def test_output_folder_equal_to_the_input_folder_is_refused_whatever_the_flags(translator_run, tmp_path, capsys):
     folder = photos(tmp_path / "D")
     before = tree_hashes(folder)
     for flags in ([], ["--overwrite"], ["--overwrite", "--upscale", "2"]):
-        code = translate(["--checkpoint", str(translator_run), "--input", str(folder), "--output", str(folder), *flags])
+        code = translate_folder(translator_run, folder, folder, *flags)
         assert code == 2
         assert "would overwrite the input" in one_line_error(capsys)
     assert tree_hashes(folder) == before
@@ -169,18 +174,7 @@ def test_a_fifo_input_is_refused_without_opening_it(translator_run, tmp_path, ca
 
 def test_an_impossible_upscale_is_refused_before_anything_is_written(translator_run, tmp_path, capsys):
     folder = photos(tmp_path / "in", n=1)
-    code = translate(
-        [
-            "--checkpoint",
-            str(translator_run),
-            "--input",
-            str(folder),
-            "--output",
-            str(tmp_path / "out"),
-            "--upscale",
-            "100000",
-        ]
-    )
+    code = translate_folder(translator_run, folder, tmp_path / "out", "--upscale", "100000")
     assert code == 2 and "--upscale 100000" in one_line_error(capsys)
     assert not (tmp_path / "out").exists()
 
@@ -217,21 +211,7 @@ def test_outputs_follow_the_umask(translator_run, tmp_path):
     old = os.umask(0o027)
     try:
         folder = photos(tmp_path / "in", n=1)
-        assert (
-            translate(
-                [
-                    "--checkpoint",
-                    str(translator_run),
-                    "--input",
-                    str(folder),
-                    "--output",
-                    str(tmp_path / "out"),
-                    "--upscale",
-                    "2",
-                ]
-            )
-            == 0
-        )
+        assert translate_folder(translator_run, folder, tmp_path / "out", "--upscale", "2") == 0
         write_file(tmp_path / "plain.bin", lambda handle: handle.write(b"x"))
     finally:
         os.umask(old)

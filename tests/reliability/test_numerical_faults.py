@@ -7,9 +7,9 @@ import lightning as L
 import pytest
 import torch
 
-import pixel_gan.module as module_code
+import pixel_gan.losses.terms as loss_terms
 from pixel_gan.config import ConfigError
-from pixel_gan.module import TrainingDivergedError
+from pixel_gan.training.steps import TrainingDivergedError
 
 
 def snapshot(module) -> dict[str, list[torch.Tensor]]:
@@ -33,40 +33,26 @@ class Snapshots(L.Callback):
         self.states.append(snapshot(pl_module))
 
 
-def make_trainer(tmp_path, max_steps: int, *callbacks) -> L.Trainer:
-    return L.Trainer(
-        accelerator="cpu",
-        max_steps=max_steps,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        default_root_dir=str(tmp_path),
-        callbacks=list(callbacks),
-    )
-
-
 def poison(monkeypatch, name: str, calls: int | None) -> None:
-    """Make ``pixel_gan.module.<name>`` return NaN for its first ``calls`` calls (None: always)."""
-    original, count = getattr(module_code, name), {"n": 0}
+    """Make ``pixel_gan.losses.terms.<name>`` return NaN for its first ``calls`` calls (None: always)."""
+    original, count = getattr(loss_terms, name), {"n": 0}
 
     def nan_loss(*args, **kwargs):
         count["n"] += 1
         loss = original(*args, **kwargs)
         return loss * float("nan") if calls is None or count["n"] <= calls else loss
 
-    monkeypatch.setattr(module_code, name, nan_loss)
+    monkeypatch.setattr(loss_terms, name, nan_loss)
 
 
 @pytest.mark.parametrize(
-    "overrides", [(), ("loss=combined", "loss.split_backward=false")], ids=["split-backward", "single-backward"]
+    "overrides", [(), ("loss=combined", "loss.schedule=single")], ids=["split-backward", "single-backward"]
 )
-def test_a_non_finite_generator_loss_skips_only_the_generator_step(build_module, monkeypatch, tmp_path, overrides):
+def test_a_non_finite_generator_loss_skips_only_the_generator_step(build_module, monkeypatch, cpu_trainer, overrides):
     module, dm = build_module(*overrides)
     poison(monkeypatch, "generator_adversarial_loss", calls=2)  # both domains' GAN terms of iteration 1
     snaps = Snapshots()
-    trainer = make_trainer(tmp_path, 1, snaps)
+    trainer = cpu_trainer(1, snaps)
     trainer.fit(module, datamodule=dm)
     before, after_first = snaps.states[0], snaps.states[1]
     assert same(before["g"], after_first["g"])  # the generator step was skipped
@@ -77,11 +63,11 @@ def test_a_non_finite_generator_loss_skips_only_the_generator_step(build_module,
     assert float(trainer.callback_metrics["train/skipped_steps"]) == 1.0
 
 
-def test_a_non_finite_discriminator_loss_skips_only_the_discriminator_step(build_module, monkeypatch, tmp_path):
+def test_a_non_finite_discriminator_loss_skips_only_the_discriminator_step(build_module, monkeypatch, cpu_trainer):
     module, dm = build_module()
     poison(monkeypatch, "discriminator_adversarial_loss", calls=2)
     snaps = Snapshots()
-    make_trainer(tmp_path, 2, snaps).fit(module, datamodule=dm)
+    cpu_trainer(2, snaps).fit(module, datamodule=dm)
     before, after_first = snaps.states[0], snaps.states[1]
     assert same(before["d"], after_first["d"])
     assert not same(before["g"], after_first["g"])
@@ -89,12 +75,12 @@ def test_a_non_finite_discriminator_loss_skips_only_the_discriminator_step(build
 
 
 @pytest.mark.parametrize("loss", ["palette", "separate"])
-def test_a_loss_that_stays_non_finite_stops_training_with_a_clear_message(build_module, monkeypatch, tmp_path, loss):
+def test_a_loss_that_stays_non_finite_stops_training_with_a_clear_message(build_module, monkeypatch, cpu_trainer, loss):
     module, dm = build_module(f"loss={loss}", "max_consecutive_skips=3")
     poison(monkeypatch, "generator_adversarial_loss", calls=None)
     snaps = Snapshots()
     with pytest.raises(TrainingDivergedError, match="non-finite for 3 consecutive iterations") as info:
-        make_trainer(tmp_path, 50, snaps).fit(module, datamodule=dm)
+        cpu_trainer(50, snaps).fit(module, datamodule=dm)
     assert isinstance(info.value, ConfigError) and isinstance(info.value, FloatingPointError)
     assert "optim.lr" in str(info.value) and "\n" not in str(info.value)
     assert len(snaps.states) == 3  # stopped in the third iteration

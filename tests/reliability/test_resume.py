@@ -77,7 +77,7 @@ def test_killed_or_preempted_run_resumes_to_the_uninterrupted_weights(train_cli,
     reference, killed, preempted = tmp_path / "reference", tmp_path / "killed", tmp_path / "preempted"
 
     runs = {
-        name: train_cli.start(run_dir, steps)
+        name: train_cli.start_in(run_dir, steps)
         for name, run_dir in (("reference", reference), ("killed", killed), ("preempted", preempted))
     }
     signal_after_step(runs["killed"], killed, kill_at, signal.SIGKILL)
@@ -97,7 +97,7 @@ def test_killed_or_preempted_run_resumes_to_the_uninterrupted_weights(train_cli,
     assert interrupted_at is not None and kill_at <= interrupted_at, context
 
     resumed = {
-        name: train_cli.start(run_dir, steps, "ckpt_path=last")
+        name: train_cli.start_in(run_dir, steps, "ckpt_path=last")
         for name, run_dir in (("killed", killed), ("preempted", preempted))
     }
     for name, proc in resumed.items():
@@ -111,7 +111,7 @@ def test_killed_or_preempted_run_resumes_to_the_uninterrupted_weights(train_cli,
 @pytest.fixture(scope="module")
 def reference_run(train_cli, tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("reference")
-    result = train_cli.run(run_dir, f"trainer.max_steps={STEPS}")
+    result = train_cli.run_in(run_dir, f"trainer.max_steps={STEPS}")
     assert result.returncode == 0, result.stdout + result.stderr
     return run_dir
 
@@ -126,9 +126,9 @@ def test_sigterm_at_an_epoch_end_or_during_validation_resumes_exactly(train_cli,
         "+callbacks.signal.step=6",
         f"+callbacks.signal.hook={hook}",
     )
-    stopped = train_cli.run(tmp_path, *overrides, *signal_at)
+    stopped = train_cli.run_in(tmp_path, *overrides, *signal_at)
     assert stopped.returncode == 128 + signal.SIGTERM, stopped.stdout + stopped.stderr
     assert saved_step(last_ckpt(tmp_path)) == 6
-    resumed = train_cli.run(tmp_path, *overrides, "ckpt_path=last")
+    resumed = train_cli.run_in(tmp_path, *overrides, "ckpt_path=last")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert_same_training_state(last_ckpt(tmp_path), last_ckpt(reference_run), hook)

@@ -49,13 +49,13 @@ def test_the_payload_runs_when_loaded_unsafely(tmp_path, legacy):
 
 # --- torch pickles: every loader that reads one -----------------------------------------------------
 def safe_checkpoint_io(path: Path) -> None:
-    from pixel_gan.checkpointing import SafeCheckpointIO
+    from pixel_gan.training.checkpointing import SafeCheckpointIO
 
     SafeCheckpointIO().load_checkpoint(path, weights_only=False)  # the override is ignored
 
 
 def ckpt_path_check(path: Path) -> None:
-    from pixel_gan.checkpointing import check_checkpoint_file
+    from pixel_gan.training.checkpointing import check_checkpoint_file
 
     check_checkpoint_file(path)
 

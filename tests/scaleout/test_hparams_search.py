@@ -23,7 +23,7 @@ def test_palette_search_space_and_objective():
     sweeper = cfg.hydra.sweeper
     assert sweeper._target_ == "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper"
     assert cfg.hydra.mode.name == "MULTIRUN"
-    assert cfg.loss.name == "palette"  # the search switches the palette loss on
+    assert cfg.loss.lambda_palette == 1.0  # the search switches the palette loss on
     assert set(sweeper.params) == SEARCHED
     for key in SEARCHED:  # every searched key exists in the composed config (an override of a typo would add one)
         assert key.split(".")[1] in cfg.loss, key

@@ -15,11 +15,11 @@ from types import SimpleNamespace
 import pytest
 from fake_hub import place_in_hub, vgg16_features_file
 
-from pixel_gan.callbacks import read_metrics_jsonl
 from pixel_gan.config import compose_train_config
 from pixel_gan.evaluation.pipeline import metric_sources
 from pixel_gan.metrics.fid import CONFIG_KEY as FID_KEY
 from pixel_gan.metrics.fid import DistributionMetrics
+from pixel_gan.training.callbacks import read_metrics_jsonl
 
 ROOT = Path(__file__).resolve().parents[2]
 INCEPTION_URL = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 from collections.abc import Callable
@@ -13,20 +14,21 @@ import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 from lightning.pytorch.utilities.exceptions import SIGTERMException
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from pixel_gan.callbacks import StepProgressBar
-from pixel_gan.checkpointing import (
+from pixel_gan.config import ConfigError, OptimConfig, Settings, validate_config
+from pixel_gan.data.edges import EdgePreset
+from pixel_gan.inference.export import save_translator
+from pixel_gan.logging_utils import quiet_libraries
+from pixel_gan.safe_io import png_writer, write_file
+from pixel_gan.training.callbacks import StepProgressBar
+from pixel_gan.training.checkpointing import (
     PreemptionCheckpoint,
     RngStateCheckpoint,
     SafeCheckpointIO,
     check_lightning_checkpoint,
 )
-from pixel_gan.config import ConfigError, plain_dict, validate_config
-from pixel_gan.inference.export import save_translator
-from pixel_gan.logging_utils import quiet_libraries
-from pixel_gan.module import CheckpointMismatchError, PixelGANModule
-from pixel_gan.safe_io import png_writer, write_file
+from pixel_gan.training.module import CheckpointMismatchError, PixelGANModule
 
 log = logging.getLogger(__name__)
 
@@ -60,35 +62,39 @@ def resolve_ckpt_path(cfg: DictConfig, output_dir: Path) -> str | None:
     return None
 
 
-def translator_meta(cfg: DictConfig, prompts: tuple[str, str], step: int) -> dict[str, Any]:
-    """What ``translator.yaml`` records: base model, adapters, captions, resolution, edge preset."""
-    model = plain_dict(cfg.model)
+def translator_meta(cfg: DictConfig, typed: Settings, prompts: tuple[str, str], step: int) -> dict[str, Any]:
+    """What ``translator.yaml`` records: base model, adapters, captions, resolution, the resolved edge preset."""
+    model, loss = dataclasses.asdict(typed.model), typed.loss
     return {
         "model": {k: model[k] for k in ("name", "backbone", "pretrained", "cache_dir", "lora")},
         "prompts": list(prompts),
         "resolution": int(cfg.resolution.size),
-        "edge_preset": OmegaConf.to_container(cfg.edge_preset, resolve=True),
-        "loss": cfg.loss.name,
+        "edge_preset": dataclasses.asdict(typed.edge_preset),  # the numbers, not a name to look up later
+        "loss": loss.schedule + (f" + palette {loss.lambda_palette:g}" if loss.lambda_palette else ""),
         "experiment": cfg.task_name,
         "step": int(step),
     }
 
 
 @rank_zero_only
-def export_and_sample(module: PixelGANModule, datamodule: Any, cfg: DictConfig, output_dir: Path) -> Path:
+def export_and_sample(
+    module: PixelGANModule, datamodule: Any, cfg: DictConfig, typed: Settings, output_dir: Path
+) -> Path:
     """Write the translator export and translate the first test_A images with it.
 
-    With a paired test split, ``samples/compare.png`` shows input | translation | ground truth.
+    With a paired test split, ``samples/compare.png`` shows input | translation | translation finished at
+    the ground truth's grid and palette (as ``pixel-gan translate --resolution N --palette P``) | ground truth.
     """
     from pixel_gan.data.ground_truth import at_size, load_ground_truth
     from pixel_gan.data.images import list_images, load_rgb
-    from pixel_gan.evaluation.report import comparison_grid
+    from pixel_gan.evaluation.figures import comparison_grid
+    from pixel_gan.evaluation.finish import finish, target_grid
     from pixel_gan.inference.translator import Translator
 
     export_dir = save_translator(
         output_dir / "translator",
         module.generator.trainable_state_dict(),
-        translator_meta(cfg, datamodule.prompts, module.global_step),
+        translator_meta(cfg, typed, datamodule.prompts, module.global_step),
     )
     samples = output_dir / "samples"
     samples.mkdir(exist_ok=True)
@@ -100,48 +106,45 @@ def export_and_sample(module: PixelGANModule, datamodule: Any, cfg: DictConfig, 
         out = translator.translate(photo)
         write_file(samples / f"{Path(path).stem}.png", png_writer(out), inputs=[path])
         if ground_truth is not None:
-            target, _ = at_size(load_rgb(ground_truth.image_for(path)), ground_truth.cell_for(path), out.size)
-            lines.append([photo, out, target])
+            stored, cell = load_rgb(ground_truth.image_for(path)), ground_truth.cell_for(path)
+            target, _ = at_size(stored, cell, out.size)
+            lines.append([photo, out, finish(out, target_grid(stored, cell), ground_truth.palette), target])
     if lines:
         write_file(samples / "compare.png", png_writer(comparison_grid(lines)))
     log.info("translator exported to %s, samples in %s", export_dir, samples)
     return export_dir
 
 
-LR_SCALING_RULES = ("fixed", "linear")
-
-
-def scaled_optim(optim: DictConfig | dict, batch_per_device: int, world_size: int) -> dict[str, Any]:
+def scaled_optim(optim: OptimConfig, batch_per_device: int, world_size: int) -> tuple[OptimConfig, dict[str, Any]]:
     """The optimizer config with ``optim.lr_scaling`` applied for the effective (global) batch.
 
     global_batch = data.batch_size × world size (devices × nodes). ``fixed`` keeps ``lr``;
     ``linear`` multiplies ``lr`` (and ``lr_disc``, ``lr_vae`` if set) by global_batch / ``base_batch``, the batch
-    the configured LR was chosen for. The returned dict records the batch sizes and the configured
-    LR next to the one in use, so the run's hparams say what it trained with.
+    the configured LR was chosen for. The returned record holds the batch sizes and the configured
+    LRs, so the run's hparams say what it trained with.
     """
-    o = plain_dict(optim)
-    rule, base = o.get("lr_scaling", "fixed"), o.get("base_batch", 1)
-    if rule not in LR_SCALING_RULES:
-        raise ConfigError(f"optim.lr_scaling must be one of {', '.join(LR_SCALING_RULES)}; got {rule!r}")
-    if isinstance(base, bool) or not isinstance(base, int) or base < 1:
-        raise ConfigError(f"optim.base_batch must be an integer >= 1, got {base!r}")
     global_batch = int(batch_per_device) * int(world_size)
-    factor = global_batch / base if rule == "linear" else 1.0
-    o.update(
-        base_lr=o["lr"],
-        lr=o["lr"] * factor,
-        batch_per_device=int(batch_per_device),
-        world_size=int(world_size),
-        global_batch=global_batch,
-    )
+    factor = global_batch / optim.base_batch if optim.lr_scaling == "linear" else 1.0
+    record: dict[str, Any] = {
+        "base_lr": optim.lr,
+        "batch_per_device": int(batch_per_device),
+        "world_size": int(world_size),
+        "global_batch": global_batch,
+    }
     for key in ("lr_disc", "lr_vae"):
-        if o.get(key):
-            o[f"base_{key}"], o[key] = o[key], o[key] * factor
+        if getattr(optim, key):
+            record[f"base_{key}"] = getattr(optim, key)
+    scaled = dataclasses.replace(
+        optim,
+        lr=optim.lr * factor,
+        lr_disc=optim.lr_disc * factor if optim.lr_disc else optim.lr_disc,
+        lr_vae=optim.lr_vae * factor if optim.lr_vae else optim.lr_vae,
+    )
     rank_zero_info(
         f"batch {batch_per_device} per device x {world_size} processes = global batch {global_batch}; "
-        f"lr {o['base_lr']:g} -> {o['lr']:g} (optim.lr_scaling={rule}, base_batch={base})"
+        f"lr {optim.lr:g} -> {scaled.lr:g} (optim.lr_scaling={optim.lr_scaling}, base_batch={optim.base_batch})"
     )
-    return o
+    return scaled, record
 
 
 def check_process_launch(trainer: L.Trainer) -> None:
@@ -158,7 +161,7 @@ def check_process_launch(trainer: L.Trainer) -> None:
     strategy = trainer.strategy
     spawns_itself = (
         isinstance(getattr(strategy, "launcher", None), _SubprocessScriptLauncher)
-        and not strategy.cluster_environment.creates_processes_externally
+        and not getattr(strategy, "cluster_environment").creates_processes_externally  # noqa: B009 - not on Strategy
     )
     if (
         spawns_itself
@@ -198,29 +201,45 @@ def hold_submitit_signal(preemption: PreemptionCheckpoint) -> Callable[[], None]
 
     def requeue() -> None:
         signal.signal(signum, original)
-        if preemption.signum == signum:
+        if preemption.signum == signum and callable(original):
             original(signum, None)
 
     return requeue
 
 
+def build_datamodule(cfg: DictConfig, edge_preset: EdgePreset) -> Any:
+    """``cfg.data``'s datamodule at ``resolution.size`` with the resolved preset (handed over as it is)."""
+    build = hydra.utils.instantiate(cfg.data, _partial_=True, _convert_="all")
+    return build(resolution=int(cfg.resolution.size), seed=int(cfg.seed), edge_preset=edge_preset)
+
+
+def build_module(cfg: DictConfig, typed: Settings, prompts: tuple[str, str], world_size: int = 1) -> PixelGANModule:
+    """The LightningModule of ``cfg`` (the LR rule applied for ``world_size`` processes)."""
+    optim, batch_record = scaled_optim(typed.optim, int(cfg.data.batch_size), world_size)
+    return PixelGANModule(
+        model=typed.model,
+        loss=typed.loss,
+        optim=optim,
+        batch_record=batch_record,
+        prompts=prompts,
+        resolution=int(cfg.resolution.size),
+        image_log_every_n_steps=int(cfg.image_log_every_n_steps),
+        max_consecutive_skips=int(cfg.max_consecutive_skips),
+        metrics=cfg.get("metrics"),
+    )
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Run one training job; returns the final logged metrics (what a sweeper optimizes)."""
     quiet_libraries()
-    validate_config(cfg)
+    typed = validate_config(cfg)  # the typed groups, resolved once: what the rest of the run is given
     if cfg.get("cpu_threads"):
         torch.set_num_threads(int(cfg.cpu_threads))
     output_dir = Path(cfg.paths.output_dir)
     L.seed_everything(cfg.seed, workers=True)
     ckpt_path = resolve_ckpt_path(cfg, output_dir)
 
-    datamodule = hydra.utils.instantiate(
-        cfg.data,
-        resolution=cfg.resolution.size,
-        seed=cfg.seed,
-        edge_preset=OmegaConf.to_container(cfg.edge_preset, resolve=True),
-        _convert_="all",
-    )
+    datamodule = build_datamodule(cfg, typed.edge_preset)
     datamodule.prepare_data()
     try:  # list and check the image files now: an empty or unreadable folder stops before any model is built
         datamodule.setup("fit")
@@ -237,17 +256,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         cfg.trainer, callbacks=callbacks, logger=loggers, plugins=[SafeCheckpointIO()]
     )
     check_process_launch(trainer)
-    optim = scaled_optim(cfg.optim, datamodule.batch_size, trainer.world_size)  # the LR rule, after world size is known
-    module = PixelGANModule(
-        model=cfg.model,
-        loss=cfg.loss,
-        optim=optim,
-        prompts=datamodule.prompts,
-        resolution=cfg.resolution.size,
-        image_log_every_n_steps=cfg.image_log_every_n_steps,
-        max_consecutive_skips=cfg.max_consecutive_skips,
-        metrics=cfg.get("metrics"),
-    )
+    module = build_module(cfg, typed, datamodule.prompts, trainer.world_size)  # the LR rule needs the world size
     log.info("data: %s", datamodule.describe())
     try:
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
@@ -265,5 +274,5 @@ def train(cfg: DictConfig) -> dict[str, float]:
         requeue_if_signalled()
         raise SystemExit(128 + preemption.signum)
     if cfg.get("export", True):
-        export_and_sample(module, datamodule, cfg, output_dir)
+        export_and_sample(module, datamodule, cfg, typed, output_dir)
     return {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
