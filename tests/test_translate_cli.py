@@ -232,3 +232,21 @@ def test_sample_with_a_seed_reproduces_and_differs_from_the_mode(run_dir, tmp_pa
         out[name] = raw_output(tmp_path / name / "a.png")
     assert np.array_equal(out["s1"], out["s1-again"])
     assert not np.array_equal(out["s1"], out["mode"]) and not np.array_equal(out["s1"], out["s2"])
+
+
+def test_a_folder_of_alternating_sizes_fills_each_batch(run_dir, tmp_path, monkeypatch):
+    """Sizes a, b, a, b with --batch-size 2: two full passes (one per working shape), not four half-empty ones."""
+    (tmp_path / "in").mkdir()
+    for i, size in enumerate([(48, 48), (64, 32), (48, 48), (64, 32)]):
+        write_file(tmp_path / "in" / f"{i}.png", png_writer(photo(i, size)))
+    passes: list[tuple[int, ...]] = []
+    call = Translator.__call__
+
+    def counting(self, x, direction="a2b"):
+        passes.append(tuple(x.shape))
+        return call(self, x, direction)
+
+    monkeypatch.setattr(Translator, "__call__", counting)
+    assert convert(run_dir, tmp_path / "in", tmp_path / "out", "--batch-size", "2") == 0
+    assert sorted(passes) == [(2, 3, 16, 32), (2, 3, 32, 32)]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"{i}.png" for i in range(4)]
