@@ -211,11 +211,12 @@ def converted(tiny_dir, cache_dir, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def translator(converted):
-    """The converted folder loaded the way users load it (base from translator.yaml: the tiny one)."""
+    """The converted folder loaded the way users load it (base from translator.yaml: the tiny one), with the
+    adapters unmerged: the computation the original runs (the merged default is checked against it below)."""
     from pixel_gan.inference.translator import Translator
 
     assert converted["rc"] == 0, converted["stderr"]
-    return Translator.from_pretrained(converted["out"], device="cpu")
+    return Translator.from_pretrained(converted["out"], device="cpu", merge=False)
 
 
 # --- the round trip -------------------------------------------------------------------------------
@@ -230,6 +231,16 @@ def test_converted_translator_matches_the_directly_built_model(converted, transl
             got = translator.generator(x, direction, sample_posterior=False)
             assert (expected.abs() < 0.99).float().mean() > 0.5, "outputs saturated: the comparison would be vacuous"
             torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+
+
+def test_merged_default_matches_the_unmerged_converted_translator(converted, translator):
+    from pixel_gan.inference.translator import Translator
+
+    merged = Translator.from_pretrained(converted["out"], device="cpu")
+    assert merged.merged and not translator.merged
+    x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(7)) * 2 - 1
+    for direction in ("a2b", "b2a"):
+        torch.testing.assert_close(merged(x, direction), translator(x, direction), atol=1e-4, rtol=0)
 
 
 def test_converted_translator_matches_the_original_forward(converted, translator, tiny_dir):

@@ -198,3 +198,55 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         write_file(tmp_path / "x.png", png_writer(Image.new("RGB", (4, 4))))
     assert list(tmp_path.iterdir()) == []
+
+
+def raw_output(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"), dtype=np.int16)
+
+
+def test_export_merged_then_translate_from_it_without_the_base(run_dir, tmp_path, monkeypatch, capsys):
+    from pixel_gan.cli.export import main as export
+    from pixel_gan.inference.merged_export import MERGED_CONFIG
+
+    (tmp_path / "in").mkdir()
+    write_file(tmp_path / "in" / "a.png", png_writer(photo(3)))
+    assert export(["--merged", "--precision", "fp32", str(run_dir), str(tmp_path / "merged")]) == 0
+    assert (tmp_path / "merged" / MERGED_CONFIG).is_file() and "written to" in capsys.readouterr().out
+    assert convert(run_dir, tmp_path / "in", tmp_path / "from-export") == 0
+    import pixel_gan.models.backbone as backbone
+
+    monkeypatch.setattr(backbone, "build_backbone", lambda *a, **k: pytest.fail("the base was loaded"))
+    assert convert(tmp_path / "merged", tmp_path / "in", tmp_path / "from-merged") == 0
+    want, got = raw_output(tmp_path / "from-export" / "a.png"), raw_output(tmp_path / "from-merged" / "a.png")
+    assert np.abs(want - got).max() <= 1  # the same translator: rounding only
+
+
+def test_sample_with_a_seed_reproduces_and_differs_from_the_mode(run_dir, tmp_path):
+    (tmp_path / "in").mkdir()
+    write_file(tmp_path / "in" / "a.png", png_writer(photo(4)))
+    runs = {"mode": [], "s1": ["--sample", "--seed", "1"], "s1-again": ["--sample", "--seed", "1"]}
+    runs["s2"] = ["--sample", "--seed", "2"]
+    out = {}
+    for name, options in runs.items():
+        assert convert(run_dir, tmp_path / "in", tmp_path / name, "--resolution", "32", *options) == 0
+        out[name] = raw_output(tmp_path / name / "a.png")
+    assert np.array_equal(out["s1"], out["s1-again"])
+    assert not np.array_equal(out["s1"], out["mode"]) and not np.array_equal(out["s1"], out["s2"])
+
+
+def test_a_folder_of_alternating_sizes_fills_each_batch(run_dir, tmp_path, monkeypatch):
+    """Sizes a, b, a, b with --batch-size 2: two full passes (one per working shape), not four half-empty ones."""
+    (tmp_path / "in").mkdir()
+    for i, size in enumerate([(48, 48), (64, 32), (48, 48), (64, 32)]):
+        write_file(tmp_path / "in" / f"{i}.png", png_writer(photo(i, size)))
+    passes: list[tuple[int, ...]] = []
+    call = Translator.__call__
+
+    def counting(self, x, direction="a2b"):
+        passes.append(tuple(x.shape))
+        return call(self, x, direction)
+
+    monkeypatch.setattr(Translator, "__call__", counting)
+    assert convert(run_dir, tmp_path / "in", tmp_path / "out", "--batch-size", "2") == 0
+    assert sorted(passes) == [(2, 3, 16, 32), (2, 3, 32, 32)]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"{i}.png" for i in range(4)]

@@ -15,6 +15,7 @@ from typing import Any
 from pixel_gan.bench import __doc__ as PACKAGE_DOC
 from pixel_gan.bench.cases import MODES, SWITCHES, build_cases
 from pixel_gan.bench.harness import machine_info, run_isolated
+from pixel_gan.bench.inference_report import split_section, with_section
 from pixel_gan.bench.report import compute_ratios, gpu_target, markdown_report, print_table, summarize
 
 
@@ -58,6 +59,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="one resolution, the four modes, few steps (< 90 s on CPU)")
     p.add_argument("--smoke", action="store_true", help="32 px, one step per mode: checks the benchmark runs")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    p.add_argument("--inference", action="store_true", help="the inference benchmark instead (see its own --help)")
     p.add_argument("--write", metavar="PATH", help="write the markdown report there")
     args = p.parse_args(argv)
     preset = (
@@ -143,6 +145,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if "--inference" in argv:  # the inference benchmark has its own cases and options
+        from pixel_gan.bench.inference_run import main as inference_main
+
+        return inference_main([a for a in argv if a != "--inference"])
     args = parse_args(argv)
     # Import the heavy libraries once here: forked children start with them loaded.
     import pixel_gan.module  # noqa: F401
@@ -152,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         path = Path(args.write)
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_text(path, markdown_report(result))
+        _, inference = split_section(path.read_text() if path.is_file() else "")  # kept: the other benchmark's
+        write_text(path, with_section(markdown_report(result), inference) if inference else markdown_report(result))
     if args.json:
         print(json.dumps(result, default=str))
     else:

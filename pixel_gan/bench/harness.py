@@ -28,6 +28,7 @@ import platform
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from pixel_gan.bench.cases import MODES, SWITCHES, Case
@@ -276,20 +277,21 @@ def run_case(case: Case) -> dict[str, Any]:
     }
 
 
-def _child(case: Case, conn) -> None:
+def _child(run: Callable[[Any], dict[str, Any]], case: Any, conn) -> None:
     try:
-        conn.send(("ok", run_case(case)))
+        conn.send(("ok", run(case)))
     except BaseException as err:  # reported by the parent, which keeps going with the other cases
         conn.send(("error", f"{type(err).__name__}: {err}"))
     finally:
         conn.close()
 
 
-def run_isolated(case: Case, start_method: str) -> dict[str, Any]:
-    """Run one case in a fresh child process; an error or a killed child comes back as {"error": ...}."""
+def run_isolated(case: Any, start_method: str, run: Callable[[Any], dict[str, Any]] = run_case) -> dict[str, Any]:
+    """Run one case (by default a training case, :func:`run_case`) in a fresh child process; an error or a
+    killed child comes back as {"error": ...}. ``case`` needs ``label`` and ``resolution``."""
     ctx = mp.get_context(start_method)
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(case, child), daemon=True)
+    proc = ctx.Process(target=_child, args=(run, case, child), daemon=True)
     proc.start()
     child.close()
     try:

@@ -1,13 +1,27 @@
-"""Turn the errors a user can fix (config, missing weights, bad files) into one clear message and exit 2."""
+"""Turn the errors a user can fix into one clear line on stderr and exit 2.
+
+:func:`exit_on_user_error`: config, missing weights, bad files (train.py, evaluate.py). :class:`Group` and
+:class:`Command`: bad command-line arguments of every ``pixel-gan`` command and group, which click would
+report as a multi-line usage block.
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import typer
 from rich.console import Console
 from rich.text import Text
+from typer.core import TyperCommand, TyperGroup
+
+try:  # recent typer carries its own copy of click: its errors are that copy's classes
+    from typer._click.core import Context
+    from typer._click.exceptions import UsageError
+except ImportError:  # older typer runs on click itself
+    from click import Context, UsageError  # type: ignore[assignment]
 
 
 @contextmanager
@@ -23,3 +37,45 @@ def exit_on_user_error() -> Iterator[None]:
         console = Console(stderr=True, soft_wrap=True, highlight=False)
         console.print(Text.assemble(("error:", "bold red"), " ", str(err)))
         sys.exit(2)
+
+
+# --------------------------------------------------------------------------- usage errors: one line
+
+
+def _one_line(error: UsageError, name: str | None) -> typer.Exit:
+    """Print a usage error as one line (not click's usage + "Try ..." + "Error: ..." block); the exit to raise."""
+    if type(error).__name__ == "NoArgsIsHelpError":  # the help text was shown: not an error line
+        raise error
+    path = error.ctx.command_path if error.ctx else (name or "pixel-gan")
+    typer.echo(f"error: {error.format_message()} (see '{path} --help')", err=True)
+    return typer.Exit(2)
+
+
+class _OneLineUsage:
+    """Missing options, bad values and unknown options as one line, exit 2 (mixed into typer's classes)."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Context | None = None, **extra: Any):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)  # type: ignore[misc]
+        except UsageError as error:
+            raise _one_line(error, info_name) from None
+
+
+class Command(_OneLineUsage, TyperCommand):
+    """A command whose usage errors are one line."""
+
+
+class Group(_OneLineUsage, TyperGroup):
+    """A group whose usage errors, an unknown command's and those of every command below it, are one line."""
+
+    def resolve_command(self, ctx: Context, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except UsageError as error:
+            raise _one_line(error, ctx.info_name) from None
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageError as error:  # from a command or group below built without these classes
+            raise _one_line(error, ctx.info_name) from None

@@ -6,6 +6,7 @@ stderr), 130 interrupted. The model code is imported only once the options are c
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from pixel_gan.inference.options import PRECISION_NAMES, InferenceOptions
 from pixel_gan.models import DIRECTIONS
 
 if TYPE_CHECKING:
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
     from pixel_gan.inference.batch import ConvertSettings
     from pixel_gan.inference.translator import Translator
 
-DTYPE_NAMES = ("bf16", "fp16", "fp32")  # the keys of inference.translator.DTYPES, which imports torch
+DTYPE_NAMES = PRECISION_NAMES  # the one precision table (inference.precision maps it to dtypes)
 HELP = (
     "Convert photos to pixel art with a trained translator. Writes <stem>.png at native size and "
     "<stem>_x<k>.png when --upscale k > 1."
@@ -44,9 +46,10 @@ class TranslateOptions:
     direction: str = "a2b"
     batch_size: int = 8
     device: str = "auto"
-    dtype: str = "fp32"
+    dtype: str | None = None  # fp32, or a merged export's stored precision
     base: str | None = None
     overwrite: bool = False
+    inference: InferenceOptions = InferenceOptions()
 
 
 def one_of(values: Sequence[str]) -> dict:
@@ -104,17 +107,40 @@ def command(
     direction: Annotated[str, typer.Option(**one_of(DIRECTIONS), help="a2b: photo → pixel art (default)")] = "a2b",
     batch_size: Annotated[int, typer.Option(metavar="N", help="images per generator pass")] = 8,
     device: Annotated[str, typer.Option(metavar="DEVICE", help="auto, cpu, cuda, cuda:1, ...")] = "auto",
-    dtype: Annotated[str, typer.Option(**one_of(DTYPE_NAMES))] = "fp32",
+    dtype: Annotated[
+        str | None,
+        typer.Option(
+            "--precision",
+            "--dtype",
+            **one_of(PRECISION_NAMES),
+            help="inference precision (default fp32, or a merged export's own; bf16/fp16 halve the weights, "
+            "fp16 is for GPUs)",
+        ),
+    ] = None,
     base: Annotated[
         str | None, typer.Option(metavar="ID|DIR", help="override the base model id/dir recorded in translator.yaml")
     ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="replace existing outputs (default: skip those inputs)")
     ] = False,
+    merge: Annotated[
+        bool, typer.Option("--merge/--no-merge", help="fold the adapters into the base weights at load (faster)")
+    ] = True,
+    compile: Annotated[bool, typer.Option("--compile", help="torch.compile the generator (pays off on GPUs)")] = False,
+    channels_last: Annotated[bool, typer.Option("--channels-last", help="channels-last memory layout")] = False,
+    sample: Annotated[
+        bool,
+        typer.Option(
+            "--sample",
+            help="sample the VAE posterior as the original CycleGAN-Turbo (default: its mode, deterministic)",
+        ),
+    ] = False,
+    seed: Annotated[int, typer.Option(metavar="S", help="seed of --sample (same seed, same output)")] = 0,
 ) -> None:
     options = TranslateOptions(
         checkpoint, [*inputs, *(more_inputs or [])], output, resolution, edge_preset, palette, dither, upscale,
         direction, batch_size, device, dtype, base, overwrite,
+        InferenceOptions(merge=merge, channels_last=channels_last, compile=compile, sample=sample, seed=seed),
     )  # fmt: skip
     code = run(options)
     if code:
@@ -157,6 +183,7 @@ def prepare(options: TranslateOptions) -> tuple[ConvertSettings, list[Path], Pat
     from pixel_gan.data.images import display_path
     from pixel_gan.inference.batch import UsageError, gather_inputs, refuse_outputs_over_inputs
     from pixel_gan.inference.export import resolve_export_dir
+    from pixel_gan.inference.merged_export import MergedExportError, is_merged_export
     from pixel_gan.inference.translator import Translator
     from pixel_gan.weights import WeightsNotFoundError
 
@@ -166,13 +193,19 @@ def prepare(options: TranslateOptions) -> tuple[ConvertSettings, list[Path], Pat
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--output {out_dir} exists and is not a folder")
     refuse_outputs_over_inputs(files, out_dir, convert.upscale)
-    export_dir = resolve_export_dir(options.checkpoint)
+    export_dir = options.checkpoint if is_merged_export(options.checkpoint) else resolve_export_dir(options.checkpoint)
     try:
         translator = Translator.from_pretrained(
-            export_dir, base=options.base, device=options.device, dtype=options.dtype
+            export_dir,
+            base=options.base,
+            device=options.device,
+            dtype=options.dtype,
+            **dataclasses.asdict(options.inference),
         )
     except (WeightsNotFoundError, ConfigError) as error:
         raise UsageError(str(error).splitlines()[0] + f" (checkpoint {export_dir})") from None
+    except MergedExportError as error:
+        raise UsageError(str(error)) from None
     except (OSError, ValueError, KeyError, RuntimeError) as error:
         raise UsageError(f"cannot load translator {export_dir}: {error}") from None
     try:

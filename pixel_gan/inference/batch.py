@@ -16,7 +16,8 @@ import numpy as np
 from PIL import Image
 
 from pixel_gan.data.images import IMAGE_EXTENSIONS, ImageLoadError, display_path, list_images
-from pixel_gan.inference.images import Resolution, load_image, upscaled
+from pixel_gan.inference.batching import plan_batches
+from pixel_gan.inference.images import Resolution, fit_size, load_image, upscaled
 from pixel_gan.inference.pixelize import PaletteLock, quantize_native
 from pixel_gan.safe_io import file_identity, png_writer, write_files
 
@@ -132,9 +133,23 @@ class ConvertSettings:
     batch_size: int
 
 
-def _batches(jobs: Sequence[Job], size: int) -> Iterator[list[Job]]:
-    for start in range(0, len(jobs), size):
-        yield list(jobs[start : start + size])
+def _header_size(path: Path) -> tuple[int, int] | None:
+    """Width and height from the file header (nothing decoded); None when it cannot be read (reported later)."""
+    if not path.is_file():  # a FIFO or device would block or stream: decoding refuses it, unopened
+        return None
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except Exception:  # noqa: BLE001 - decoding reports it properly, with the reason
+        return None
+
+
+def _batches(jobs: Sequence[Job], size: int, work: int) -> Iterator[list[Job]]:
+    """Jobs in batches of one working shape over the whole list (from the headers), so a folder whose
+    sizes alternate still fills each generator pass; a file whose header is unreadable goes with its kind."""
+    shapes = [(s and fit_size(*s, work)) for s in map(_header_size, (job.source for job in jobs))]
+    for indices in plan_batches(shapes, size):
+        yield [jobs[i] for i in indices]
 
 
 def _load_batch(batch: Sequence[Job], report: Report, console: Console) -> list[tuple[Job, Image.Image]]:
@@ -181,7 +196,7 @@ def convert(
     """
     lock = isinstance(settings.palette, int) and len(jobs) > 1
     pending: list[tuple[Job, Image.Image]] = []
-    for batch in _batches(jobs, settings.batch_size):
+    for batch in _batches(jobs, settings.batch_size, translator.work_size(settings.resolution)):
         loaded = _load_batch(batch, report, console)
         natives: list[Image.Image] = []
         if loaded:

@@ -26,6 +26,7 @@ from torch import Tensor
 
 from pixel_gan.inference.merge import lora_layers, merge_adapters
 from pixel_gan.inference.precision import PRECISIONS, precision_dtype
+from pixel_gan.inference.translator_config import TranslatorConfig
 from pixel_gan.models.backbone import SD_TURBO_SCHEDULER
 from pixel_gan.models.generator import CycleGANTurbo
 from pixel_gan.models.vae import SkipVAE
@@ -36,7 +37,7 @@ MERGED_CONFIG = "merged.json"
 FORMAT = "pixel-gan-merged"
 VERSION = 1
 #: Translator settings carried over from the ordinary export (what preprocessing needs).
-META_KEYS = ("resolution", "edge_preset", "prompts")
+META_KEYS = ("resolution", "edge_preset", "prompts", "experiment", "loss")
 
 
 class MergedExportError(ValueError):
@@ -187,3 +188,25 @@ def load_merged(
         generator.to(precision_dtype(dtype))
     settings = {k: config[k] for k in META_KEYS if k in config}
     return generator.eval().requires_grad_(False), settings
+
+
+# --------------------------------------------------------------------------- as a translator
+
+
+def is_merged_export(path: str | Path) -> bool:
+    """A folder holding ``merged.json`` (its contents are checked when loaded)."""
+    return (Path(path).expanduser() / MERGED_CONFIG).is_file()
+
+
+def load_merged_translator(export_dir: str | Path, device: torch.device) -> tuple[CycleGANTurbo, TranslatorConfig, str]:
+    """(generator, translator config, default precision) of a merged export.
+
+    The default precision is the stored one, except fp16 on a CPU, where half-precision kernels are
+    slow or missing: fp32 there.
+    """
+    generator, settings = load_merged(export_dir, device)
+    folder = Path(export_dir).expanduser()
+    stored = str(read_merged_config(folder).get("precision", "fp32"))
+    config = TranslatorConfig.from_dict({**settings, "model": {"name": "merged"}}, folder / MERGED_CONFIG)
+    precision = "fp32" if stored == "fp16" and device.type == "cpu" else stored
+    return generator, config, precision

@@ -14,9 +14,12 @@ from diffusers.models.attention_processor import AttnProcessor2_0
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from pixel_gan.inference.options import PRECISION_NAMES
 from pixel_gan.models.generator import CycleGANTurbo
 
-PRECISIONS: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+PRECISIONS: dict[str, torch.dtype] = dict(
+    zip(PRECISION_NAMES, (torch.float32, torch.bfloat16, torch.float16), strict=True)
+)
 SDPA_OP = "scaled_dot_product"  # aten.scaled_dot_product_attention and its fused kernels
 
 

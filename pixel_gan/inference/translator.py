@@ -35,6 +35,7 @@ from pixel_gan.inference.images import (
     upscaled,
     with_mask,
 )
+from pixel_gan.inference.options import InferenceOptions
 from pixel_gan.inference.palettes import PaletteSpec, resolve_palette
 from pixel_gan.inference.pixelize import PaletteLock, pixelize, quantize_native
 from pixel_gan.inference.translator_config import TranslatorConfig
@@ -42,8 +43,6 @@ from pixel_gan.models import DIRECTIONS
 
 if TYPE_CHECKING:
     from pixel_gan.models.generator import CycleGANTurbo
-
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 # What a caller may name a preset by at this API boundary (resolved once, by read_preset): a preset, a
 # shipped preset's name, or None for the translator's own.
@@ -64,23 +63,48 @@ def _image_list(image_or_list: Image.Image | Sequence[Image.Image]) -> list[Imag
 
 
 class Translator:
-    """A trained generator plus the pre/post-processing it was trained with."""
+    """A trained generator plus the pre/post-processing it was trained with.
+
+    By default every adapter is merged into the base weights at load (same function, the base
+    layers' cost); ``merge=False`` keeps the unmerged reference computation. ``dtype`` is one of
+    ``fp32``/``bf16``/``fp16`` (or a torch dtype); the other keywords are :class:`InferenceOptions`.
+    """
 
     def __init__(
         self,
         generator: CycleGANTurbo,
         config: TranslatorConfig,
         device: torch.device | str = "cpu",
-        dtype: torch.dtype = torch.float32,
+        dtype: torch.dtype | str = torch.float32,
+        **options: Any,
     ) -> None:
-        self.device, self.dtype = torch.device(device), dtype
+        from pixel_gan.inference.merge import lora_layers, merge_adapters
+        from pixel_gan.inference.precision import precision_dtype, prepare_for_inference
+
+        self.options = InferenceOptions(**options)
+        self.device, self.dtype = torch.device(device), precision_dtype(dtype)
         self.trained_names = generator.trainable_names()  # what save_pretrained writes (frozen below)
+        # The trained tensors are kept apart (tens of MB): merging changes the base weights in place.
+        self._trained = (
+            {k: v.detach().clone() for k, v in generator.trainable_state_dict(self.trained_names).items()}
+            if lora_layers(generator)
+            else {}  # a merged export: nothing apart from the base weights
+        )
         self.generator = generator.eval().requires_grad_(False).to(self.device)
-        if dtype != torch.float32:
-            self.generator.to(dtype)
+        if self.options.merge and lora_layers(self.generator):
+            merge_adapters(self.generator, inplace=True)
+        prepare_for_inference(self.generator, self.dtype, self.options.channels_last, self.options.sdpa)
+        self._forward = torch.compile(self.generator) if self.options.compile else self.generator
         self.config = config
         self.resolution = config.resolution
         self.edge_preset: EdgePreset = config.edge_preset
+
+    @property
+    def merged(self) -> bool:
+        """Whether the generator runs with its adapters folded into the base weights."""
+        from pixel_gan.inference.merge import lora_layers
+
+        return not lora_layers(self.generator)
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -94,20 +118,21 @@ class Translator:
         device: str = "auto",
         dtype: str = "fp32",
         state: dict[str, Tensor] | None = None,
+        **options: Any,
     ) -> Translator:
         """Build the generator ``config`` describes on its base; with ``state`` (trained tensors) loaded,
         else with freshly initialised adapters (LoRA B at zero): the generator at step 0."""
+        from pixel_gan.inference.precision import precision_dtype
         from pixel_gan.models.backbone import build_backbone
         from pixel_gan.models.generator import CycleGANTurbo
 
-        if dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
+        precision_dtype(dtype)  # a bad name fails before the base is loaded
         base = config.base
         backbone = build_backbone(str(base.backbone), base.pretrained, base.cache_dir)
         generator = CycleGANTurbo.from_backbone(backbone, *config.prompts, config.lora_settings())
         if state is not None:  # before the translator freezes it: the trainable names come from requires_grad
             generator.load_trainable_state_dict(state)
-        return cls(generator, config, pick_device(device), DTYPES[dtype])
+        return cls(generator, config, pick_device(device), dtype, **options)
 
     @classmethod
     def from_pretrained(
@@ -115,21 +140,40 @@ class Translator:
         export_dir: str | Path,
         base: str | None = None,
         device: str = "auto",
-        dtype: str = "fp32",
+        dtype: str | None = None,
         load_weights: bool = True,
+        **options: Any,
     ) -> Translator:
-        """Load an export folder, a training run folder holding one, or an export uploaded to the hub (``org/name``).
+        """Load an export folder, a training run folder holding one, an export uploaded to the hub
+        (``org/name``), or a merged standalone export (``merged.json``: no base, no peft).
 
         ``base`` overrides the base model id/dir recorded in ``translator.yaml``. ``load_weights=False``
         keeps the freshly initialised adapters instead of the trained tensors: the same base, ranks
         and captions, i.e. the generator at step 0 (the untrained baseline of the evaluation report).
+        ``dtype`` None: fp32, or a merged export's stored precision (fp32 on a CPU for an fp16 export).
+        ``options``: :class:`InferenceOptions` (``merge``, ``channels_last``, ``sdpa``, ``compile``,
+        ``sample``, ``seed``).
         """
+        from pixel_gan.inference.merged_export import is_merged_export, load_merged_translator
+
+        if is_merged_export(export_dir):
+            if base or not load_weights or not options.get("merge", True):
+                raise ValueError(
+                    f"{export_dir} is a merged export: it holds its own base weights with the adapters folded in, "
+                    "so a --base override, load_weights=False and merge=False do not apply"
+                )
+            generator, config, stored = load_merged_translator(export_dir, pick_device(device))
+            return cls(generator, config, generator.unet.conv_in.weight.device, dtype or stored, **options)
         state, config = read_translator(resolve_export_dir(export_dir))
-        return cls.from_config(config.with_base(base), device, dtype, state if load_weights else None)
+        return cls.from_config(
+            config.with_base(base), device, dtype or "fp32", state if load_weights else None, **options
+        )
 
     def save_pretrained(self, out_dir: str | Path) -> Path:
         """Write ``model.safetensors`` (the trained tensors) + ``translator.yaml`` (this config)."""
-        return write_translator(out_dir, self.generator.trainable_state_dict(self.trained_names), self.config)
+        if not self._trained:
+            raise ValueError("this translator was loaded from a merged export: it has no adapters to save")
+        return write_translator(out_dir, self._trained, self.config)
 
     def _preset(self, edge_preset: EdgePresetSpec) -> EdgePreset:
         """The training preset by default; a name or config mapping overrides it."""
@@ -153,7 +197,12 @@ class Translator:
     @torch.inference_mode()
     def __call__(self, x: Tensor, direction: str = "a2b") -> Tensor:
         """Raw tensor path: x (B, 3, H, W) in [-1, 1] → (B, 3, H, W) in [-1, 1] (on the CPU, float32)."""
-        out = self.generator(x.to(self.device, self.dtype), direction, sample_posterior=False)
+        from pixel_gan.inference.precision import prepare_input
+
+        rng = None
+        if self.options.sample:  # one generator per image: its draw does not depend on the batch
+            rng = [torch.Generator(self.device).manual_seed(self.options.seed) for _ in range(x.shape[0])]
+        out = self._forward(prepare_input(x, self.generator), direction, self.options.sample, rng)
         return out.float().cpu()
 
     @overload
@@ -189,37 +238,26 @@ class Translator:
     ) -> Image.Image | list[Image.Image]:
         """PIL image(s) → RGB PIL image(s) at the working size (``native``) or the input's size (``input``).
 
-        Images are batched by working shape, so a folder of mixed aspect ratios still batches well.
+        Images are grouped by working shape over the whole list and run ``batch_size`` at a time, so a
+        folder of mixed aspect ratios still fills its batches.
         """
+        from pixel_gan.inference.batching import plan_batches
+
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
         if output_size not in ("native", "input"):
             raise ValueError(f"output_size must be 'native' or 'input', got {output_size!r}")
         single = isinstance(image_or_list, Image.Image)
         images = _image_list(image_or_list)
-        results: list[Image.Image] = []
-        for start in range(0, len(images), max(1, batch_size)):
-            chunk = images[start : start + max(1, batch_size)]
-            outs = self._translate_chunk(chunk, direction, edge_preset, size)
-            if output_size == "input":
-                outs = [out.resize(im.size, Image.Resampling.NEAREST) for out, im in zip(outs, chunk, strict=True)]
-            results.extend(outs)
-        return results[0] if single else results
-
-    def _translate_chunk(
-        self, chunk: Sequence[Image.Image], direction: str, edge_preset: EdgePresetSpec, size: int | None
-    ) -> list[Image.Image]:
-        """One generator pass per distinct working shape in ``chunk``; outputs in input order."""
-        prepared = [self.preprocess(im, size, edge_preset) for im in chunk]
-        by_shape: dict[tuple[int, int], list[int]] = {}
-        for i, im in enumerate(prepared):
-            by_shape.setdefault(im.size, []).append(i)
-        outs: list[Image.Image | None] = [None] * len(chunk)
-        for idxs in by_shape.values():
+        prepared = [self.preprocess(im, size, edge_preset) for im in images]
+        outs: list[Image.Image] = list(prepared)  # replaced one by one below
+        for idxs in plan_batches([im.size for im in prepared], max(1, batch_size)):
             batch = torch.stack([to_tensor(prepared[i]) for i in idxs])
             for i, t in zip(idxs, self(batch, direction), strict=True):
                 outs[i] = to_pil(t)
-        return [o for o in outs if o is not None]
+        if output_size == "input":
+            outs = [out.resize(im.size, Image.Resampling.NEAREST) for out, im in zip(outs, images, strict=True)]
+        return outs[0] if single else outs
 
     def render_native(
         self,

@@ -231,7 +231,13 @@ class CycleGANTurbo(nn.Module):
         alpha_bar = self.alpha_bar.to(z.dtype)
         return (z - (1 - alpha_bar).sqrt() * eps) / alpha_bar.sqrt()
 
-    def forward(self, x: Tensor, direction: Direction, sample_posterior: bool | None = None) -> Tensor:
+    def forward(
+        self,
+        x: Tensor,
+        direction: Direction,
+        sample_posterior: bool | None = None,
+        rng: list[torch.Generator] | None = None,
+    ) -> Tensor:
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be 'a2b' or 'b2a', got {direction!r}")
         if x.shape[-1] % 8 or x.shape[-2] % 8:
@@ -239,7 +245,7 @@ class CycleGANTurbo(nn.Module):
         vae = self.vae_a2b if direction == "a2b" else self.vae_b2a
         emb = (self.emb_a2b if direction == "a2b" else self.emb_b2a).expand(x.shape[0], -1, -1)
         sample = self.training if sample_posterior is None else sample_posterior
-        z, skips = vae.encode(x, sample=sample)
+        z, skips = vae.encode(x, sample=sample, rng=rng)
         t = torch.full((x.shape[0],), self.timestep, device=x.device, dtype=torch.long)
         eps = self.unet(z, t, encoder_hidden_states=emb.to(z.dtype)).sample
         return vae.decode(self.one_step_x0(z, eps), skips)

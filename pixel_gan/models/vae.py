@@ -53,8 +53,14 @@ class SkipVAE(nn.Module):
             return checkpoint(fn, *args, use_reentrant=False)
         return fn(*args)
 
-    def encode(self, x: Tensor, sample: bool = True) -> tuple[Tensor, list[Tensor]]:
-        """x: (B, 3, H, W) in [-1, 1] → scaled latent (B, 4, H/8, W/8) and the 4 encoder skips."""
+    def encode(
+        self, x: Tensor, sample: bool = True, rng: list[torch.Generator] | None = None
+    ) -> tuple[Tensor, list[Tensor]]:
+        """x: (B, 3, H, W) in [-1, 1] → scaled latent (B, 4, H/8, W/8) and the 4 encoder skips.
+
+        ``sample``: draw from the posterior (training, the original's inference) instead of taking its
+        mode; ``rng``: one generator per image for that draw (reproducible sampling), else torch's global RNG.
+        """
         enc = self.vae.encoder
         h = enc.conv_in(x)
         skips = []
@@ -66,7 +72,7 @@ class SkipVAE(nn.Module):
         if self.vae.quant_conv is not None:
             h = self.vae.quant_conv(h)
         posterior = DiagonalGaussianDistribution(h)
-        z = posterior.sample() if sample else posterior.mode()
+        z = posterior.sample(generator=rng) if sample else posterior.mode()
         return z * self.scaling_factor, skips
 
     def decode(self, z: Tensor, skips: list[Tensor]) -> Tensor:

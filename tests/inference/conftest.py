@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from pixel_gan.bench.inference_run import draw_adapters_
 from pixel_gan.models.generator import CycleGANTurbo
 
 #: Largest |merged − unmerged| over [-1, 1] outputs, fp32; measured 2.5e-5 on the tiny model (64 px)
@@ -14,13 +15,8 @@ MERGE_TOL = 1e-4
 
 
 def train_adapters_(generator: CycleGANTurbo, scale: float = 0.05, seed: int = 0) -> CycleGANTurbo:
-    """Random LoRA B matrices and skip convs, so every adapter and skip changes the output."""
-    draw = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in generator.named_parameters():
-            if "lora_B" in name or "skip_convs" in name:
-                p.copy_(torch.randn(p.shape, generator=draw) * scale)
-    return generator.eval().requires_grad_(False)
+    """Random LoRA B matrices and skip convs, so every adapter and skip changes the output; frozen."""
+    return draw_adapters_(generator, scale, seed).eval().requires_grad_(False)
 
 
 @pytest.fixture

@@ -8,51 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
-from typer.core import TyperCommand, TyperGroup
 
-try:  # recent typer carries its own copy of click: its errors are that copy's classes
-    from typer._click.core import Context
-    from typer._click.exceptions import UsageError
-except ImportError:  # older typer runs on click itself
-    from click import Context, UsageError  # type: ignore[assignment]
+from pixel_gan.cli.errors import Command, Group
 
 T = TypeVar("T")
-
-
-def _one_line(error: UsageError, name: str | None) -> typer.Exit:
-    """Print a usage error as one line (not usage + panel); the exit to raise instead."""
-    if type(error).__name__ == "NoArgsIsHelpError":  # the help text was shown: not an error line
-        raise error
-    path = error.ctx.command_path if error.ctx else (name or "pixel-gan")
-    typer.echo(f"error: {error.format_message()} (see '{path} --help')", err=True)
-    return typer.Exit(2)
-
-
-class _OneLineUsage:
-    """Missing options, bad values and unknown options as one line (mixed into typer's classes)."""
-
-    def make_context(self, info_name: str | None, args: list[str], parent: Context | None = None, **extra: Any):
-        try:
-            return super().make_context(info_name, args, parent=parent, **extra)  # type: ignore[misc]
-        except UsageError as error:
-            raise _one_line(error, info_name) from None
-
-
-class Command(_OneLineUsage, TyperCommand):
-    pass
-
-
-class Group(_OneLineUsage, TyperGroup):
-    """Also an unknown command as one line."""
-
-    def resolve_command(self, ctx: Context, args: list[str]) -> Any:
-        try:
-            return super().resolve_command(ctx, args)
-        except UsageError as error:
-            raise _one_line(error, ctx.info_name) from None
 
 
 app = typer.Typer(
