@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import statistics
 import sys
 import time
@@ -14,7 +13,7 @@ from typing import Any
 
 from pixel_gan.bench import __doc__ as PACKAGE_DOC
 from pixel_gan.bench.cases import MODES, SWITCHES, build_cases
-from pixel_gan.bench.harness import machine_info, run_isolated
+from pixel_gan.bench.harness import machine_info, run_header, run_isolated
 from pixel_gan.bench.inference_report import split_section, with_section
 from pixel_gan.bench.report import compute_ratios, gpu_target, markdown_report, print_table, summarize
 
@@ -115,27 +114,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
                 )
             runs[i].append(res)
     summary = [summarize(runs[i]) for i in range(len(cases))]
+    keys: tuple[str, ...] = ("model", "device", "precision", "batch_size", "steps", "warmup", "memory_steps")
+    keys += ("rounds", "resolutions", "switches", "lpips", "threads")
     return {
-        "command": "python -m pixel_gan.bench " + " ".join(argv),
-        "machine": machine,
-        "load_avg_end": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
-        "settings": {
-            k: getattr(args, k)
-            for k in (
-                "model",
-                "device",
-                "precision",
-                "batch_size",
-                "steps",
-                "warmup",
-                "memory_steps",
-                "rounds",
-                "resolutions",
-                "switches",
-                "lpips",
-                "threads",
-            )
-        },
+        **run_header("python -m pixel_gan.bench " + " ".join(argv), machine, args, keys),
         "cases": summary,
         "ratios": compute_ratios(summary),
         "gpu_target": gpu_target(summary),

@@ -337,3 +337,14 @@ def machine_info() -> dict[str, Any]:
         "diffusers": diffusers.__version__,
         "platform": platform.platform(),
     }
+
+
+def run_header(command: str, machine: dict[str, Any], args: Any, settings: tuple[str, ...]) -> dict[str, Any]:
+    """What every benchmark result starts with: the command, the machine, the load at the end, the settings."""
+    load = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
+    return {
+        "command": command,
+        "machine": machine,
+        "load_avg_end": load,
+        "settings": {k: getattr(args, k) for k in settings},
+    }

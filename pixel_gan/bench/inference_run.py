@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pixel_gan.bench.harness import machine_info, run_isolated
+from pixel_gan.bench.harness import machine_info, run_header, run_isolated
 from pixel_gan.bench.inference import REFERENCE, build_cases, run_case, time_to_first_image
 
 #: The base each benchmark model names in its translator.yaml (``conf/model/<name>.yaml``).
@@ -229,14 +229,9 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         reference = next((r for r in runs[REFERENCE] if "error" not in r), None)
         summary = [summarize(runs[c.label], reference) for c in cases]
         ttfi = {} if args.no_ttfi else ttfi_runs(Path(tmp), args)
+    keys = ("model", "device", "resolution", "batch_sizes", "batches", "rounds", "switches", "warmup_size")
     return {
-        "command": "python -m pixel_gan.bench --inference " + " ".join(argv),
-        "machine": machine,
-        "load_avg_end": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
-        "settings": {
-            k: getattr(args, k)
-            for k in ("model", "device", "resolution", "batch_sizes", "batches", "rounds", "switches", "warmup_size")
-        },
+        **run_header("python -m pixel_gan.bench --inference " + " ".join(argv), machine, args, keys),
         "flops": flops,
         "cases": summary,
         "ratios": ratios(summary, flops),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Sequence
 from typing import Annotated
 
 import typer
+
+from pixel_gan.cli.errors import command_main
 
 HELP = "Web UI: pick checkpoints, upload images, download pixel art."
 MAX_UPLOAD_MB = 20.0  # the defaults of pixel_gan.ui.app.MAX_UPLOAD_BYTES / MAX_UPLOAD_PIXELS, without importing it
@@ -63,8 +64,4 @@ def command(
     launch_app(blocks, host, port)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``pixel-gan app ARGS`` as a function: the exit code."""
-    from pixel_gan.cli import main as cli_main
-
-    return cli_main(["app", *(argv or [])])
+main = command_main("app")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from collections.abc import Sequence
 from typing import Annotated
 
 import typer
+
+from pixel_gan.cli.errors import command_main, fail
 
 HELP = "Import an img2img-turbo CycleGAN-Turbo checkpoint (.pkl) as a pixel-gan translator folder."
 DEFAULT_BASE = "stabilityai/sd-turbo"
@@ -57,10 +58,10 @@ def command(
                 force=force,
             )
     except ConversionError as err:
-        _fail(str(err))
+        fail(str(err))
     except WeightsNotFoundError as err:
         detail = " ".join(err.detail.split())
-        _fail(
+        fail(
             f"base model not found for --base {base!r}: {detail} Expected a hub id, 'tiny', or a local folder "
             "in the hub layout (unet/, vae/, text_encoder/, tokenizer/, scheduler/)."
         )
@@ -72,13 +73,4 @@ def command(
     print(f"translator written to {out}")
 
 
-def _fail(message: str) -> None:
-    print(f"pixel-gan convert: error: {message}", file=sys.stderr)
-    raise typer.Exit(2)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``pixel-gan convert ARGS`` as a function: the exit code."""
-    from pixel_gan.cli import main as cli_main
-
-    return cli_main(["convert", *(argv or [])])
+main = command_main("convert")

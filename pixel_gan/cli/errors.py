@@ -8,9 +8,9 @@ report as a multi-line usage block.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -79,3 +79,21 @@ class Group(_OneLineUsage, TyperGroup):
             return super().invoke(ctx)
         except UsageError as error:  # from a command or group below built without these classes
             raise _one_line(error, ctx.info_name) from None
+
+
+def fail(message: str, prefix: str = "error") -> NoReturn:
+    """A command's error after its arguments parsed: one line on stderr, exit status 2."""
+    print(f"{prefix}: {message}", file=sys.stderr)
+    raise typer.Exit(2)
+
+
+def command_main(name: str) -> Callable[[Sequence[str] | None], int]:
+    """``pixel-gan NAME ARGS`` as a function (tests, scripts): returns the exit code."""
+
+    def main(argv: Sequence[str] | None = None) -> int:
+        from pixel_gan.cli import main as cli_main
+
+        return cli_main([name, *(argv or [])])
+
+    main.__doc__ = f"``pixel-gan {name} ARGS`` as a function: the exit code."
+    return main

@@ -6,12 +6,11 @@ It loads without the base model, without peft and without the text encoder (see
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Sequence
 from typing import Annotated
 
 import typer
 
+from pixel_gan.cli.errors import command_main, fail
 from pixel_gan.cli.translate import one_of
 from pixel_gan.inference.options import PRECISION_NAMES
 
@@ -35,7 +34,7 @@ def command(
     ] = None,
 ) -> None:
     if not merged:
-        _fail("pass --merged: the only export this command writes is the merged standalone form")
+        fail("pass --merged: the only export this command writes is the merged standalone form")
     from pixel_gan.config import ConfigError
     from pixel_gan.inference.export import CheckpointError
     from pixel_gan.inference.merged_export import save_merged
@@ -48,20 +47,11 @@ def command(
         translator = Translator.from_pretrained(source, base=base, device="cpu")
         out = save_merged(translator, out_dir, dtype=precision)
     except (CheckpointError, WeightsNotFoundError, ConfigError) as error:
-        _fail(str(error).splitlines()[0])
+        fail(str(error).splitlines()[0])
     except (OSError, ValueError) as error:
-        _fail(f"cannot export {source}: {error}")
+        fail(f"cannot export {source}: {error}")
     size_mb = sum(f.stat().st_size for f in out.iterdir()) / 2**20
     print(f"merged translator ({precision}, {size_mb:.0f} MB) written to {out}")
 
 
-def _fail(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
-    raise typer.Exit(2)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``pixel-gan export ARGS`` as a function: the exit code."""
-    from pixel_gan.cli import main as cli_main
-
-    return cli_main(["export", *(argv or [])])
+main = command_main("export")

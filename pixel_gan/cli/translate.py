@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from pixel_gan.cli.errors import command_main
 from pixel_gan.inference.options import PRECISION_NAMES, InferenceOptions
 from pixel_gan.models import DIRECTIONS
 
@@ -265,8 +266,4 @@ def run(options: TranslateOptions) -> int:
     return 1 if report.failed else 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``pixel-gan translate ARGS`` as a function (tests, scripts): the exit code."""
-    from pixel_gan.cli import main as cli_main
-
-    return cli_main(["translate", *(argv or [])])
+main = command_main("translate")

@@ -14,6 +14,7 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -93,12 +94,18 @@ class _SkipBadFiles:
         files_b: Sequence[PathLike],
         transform_a: ImageTransform,
         transform_b: ImageTransform,
-        count: int | None,
+        **options: Any,
     ) -> None:
+        """``options`` are the subclass's own (its ``_configure``); ``count`` also limits the files read."""
         kept = filter_readable({"A": files_a, "B": files_b})
+        count = options.get("count")
         self.files_a, self.files_b = kept["A"][:count], kept["B"][:count]
         self.transform_a, self.transform_b = transform_a, transform_b
         self._bad: set[Path] = set()
+        self._configure(**options)
+
+    def _configure(self, **options: Any) -> None:
+        raise NotImplementedError
 
     def _item(self, index: int) -> Item:
         raise NotImplementedError
@@ -136,18 +143,10 @@ class UnpairedImageDataset(_SkipBadFiles, Dataset):
     DataLoader workers too.
     """
 
-    def __init__(
-        self,
-        files_a: Sequence[PathLike],
-        files_b: Sequence[PathLike],
-        transform_a: ImageTransform,
-        transform_b: ImageTransform,
-        seed: int = 0,
-        length: int | None = None,
-    ) -> None:
+    def _configure(self, seed: int = 0, length: int | None = None) -> None:  # type: ignore[override]
+        """``UnpairedImageDataset(files_a, files_b, transform_a, transform_b, seed=0, length=None)``."""
         if seed < 0:
             raise ValueError(f"seed must be >= 0, got {seed}")
-        super().__init__(files_a, files_b, transform_a, transform_b, None)
         self.seed = seed
         self.length = max(len(self.files_a), len(self.files_b)) if length is None else length
         if self.length < 1:
@@ -194,18 +193,10 @@ class FixedValidationSet(_SkipBadFiles, Dataset):
     and ``gt_palette`` ((K, 3) uint8).
     """
 
-    def __init__(
-        self,
-        files_a: Sequence[PathLike],
-        files_b: Sequence[PathLike],
-        transform_a: ImageTransform,
-        transform_b: ImageTransform,
-        count: int,
-        ground_truth: GroundTruthInfo | None = None,
-    ) -> None:
+    def _configure(self, count: int, ground_truth: GroundTruthInfo | None = None) -> None:  # type: ignore[override]
+        """``FixedValidationSet(files_a, files_b, transform_a, transform_b, count, ground_truth=None)``."""
         if count < 1:
             raise ValueError(f"validation count must be >= 1, got {count}")
-        super().__init__(files_a, files_b, transform_a, transform_b, count)
         self.count = min(count, max(len(self.files_a), len(self.files_b)))
         self.ground_truth = ground_truth
         if ground_truth is not None:  # a missing target stops the run now, not at the first validation

@@ -312,19 +312,18 @@ FILE_CASES: list[FileCase] = [
     FileCase(
         "corrupt-png", "PNG with corrupted pixel data (bad CRC)", raw("corrupt.png", png_bad_crc), reason="corrupt"
     ),
-    FileCase(
-        "bomb-20000",
-        "20000×20000 PNG (decompression bomb)",
-        raw("bomb.png", png_header(20000, 20000)),
-        reason="decompression bomb",
-        app_reason="too many pixels; the limit is",
-    ),
-    FileCase(
-        "bomb-10000",
-        "10000×10000 PNG (above the 64 MP guard, below Pillow's own)",
-        raw("big.png", png_header(10000, 10000)),
-        reason="10000x10000 = 100000000 pixels exceeds the limit",
-        app_reason="10000×10000 = 100.0 megapixels; the limit is",
+    *(  # headers of huge images: refused before their pixels are decoded
+        FileCase(f"bomb-{side}", what, raw(name, png_header(side, side)), reason=reason, app_reason=app)
+        for side, name, what, reason, app in (
+            (20000, "bomb.png", "20000×20000 PNG (decompression bomb)", "decompression bomb", "too many pixels"),
+            (
+                10000,
+                "big.png",
+                "10000×10000 PNG (above the 64 MP guard, below Pillow's own)",
+                "10000x10000 = 100000000 pixels exceeds the limit",
+                "10000×10000 = 100.0 megapixels; the limit is",
+            ),
+        )
     ),
     FileCase("symlink-loop", "symlink loop", symlink("loop.png", None), reason="symlink loop"),
     FileCase(
