@@ -147,3 +147,24 @@ def test_timed_steps_run_with_malloc_unpinned(cache_dir, monkeypatch, memory_ste
     assert len(result["step_s"]) == 1 and len(result["peak_mb"]) == memory_steps
     assert result["pinned_timed_steps"] == 0
     assert result["gen_passes"] == [6] * (memory_steps + 1)
+
+
+def _layer_norms(case) -> dict:
+    a = torch.randn(256, 4096)
+    for _ in range(3):
+        torch.nn.functional.layer_norm(a, (4096,))
+    return {"label": case.label, "done": True}
+
+
+@pytest.mark.timeout(120)
+def test_a_forked_case_runs_after_the_parent_used_a_thread_pool():
+    """A parent that ran multi-threaded torch ops (as a test process has) must not hang its forked cases."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        for _ in range(3):
+            torch.nn.functional.layer_norm(torch.randn(64, 4096), (4096,))
+        result = harness.run_isolated(cases.Case(mode="naive", resolution=8), "fork", _layer_norms)
+    finally:
+        torch.set_num_threads(threads)
+    assert result == {"label": "naive", "done": True}

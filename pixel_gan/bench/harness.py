@@ -279,6 +279,12 @@ def run_case(case: Case) -> dict[str, Any]:
 
 def _child(run: Callable[[Any], dict[str, Any]], case: Any, conn) -> None:
     try:
+        import torch
+
+        # A forked child cannot enter an OpenMP region of a pool its parent started (the threads are gone and
+        # it waits for ever): one thread unless the case asks for more. The benchmark's own parent runs no
+        # torch compute, so its children may; a test process that trained before is the parent that hangs.
+        torch.set_num_threads(getattr(case, "threads", None) or 1)
         conn.send(("ok", run(case)))
     except BaseException as err:  # reported by the parent, which keeps going with the other cases
         conn.send(("error", f"{type(err).__name__}: {err}"))
