@@ -190,8 +190,8 @@ def test_full_size_forward_on_cpu():
     gen.eval()
     encode, seen = gen.vae_a2b.encode, {}
 
-    def recording_encode(x, sample=True):
-        seen["z"], seen["skips"] = encode(x, sample=sample)
+    def recording_encode(x, sample=True, **options):
+        seen["z"], seen["skips"] = encode(x, sample=sample, **options)
         return seen["z"], seen["skips"]
 
     gen.vae_a2b.encode = recording_encode
