@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev,app,cluster]'
 	rm -f $(VENV)/.installed-* && touch $@
 
-## Train the demo experiment (tiny backbone, procedural data, CPU) and evaluate it.
+## Train the demo experiment (the shipped demo base, procedural data, CPU) and evaluate it.
 demo: install
 	$(BIN)/python train.py experiment=demo
 	run=$$(ls -td outputs/demo/*/ | head -1) && $(BIN)/python evaluate.py runs="$$run" out_dir="$${run}report" \
