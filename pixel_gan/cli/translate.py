@@ -169,12 +169,11 @@ def settings(options: TranslateOptions) -> ConvertSettings:
     try:
         resolution = parse_resolution(options.resolution)
         palette = resolve_palette(options.palette)
-        if options.edge_preset is not None:
-            read_preset(options.edge_preset)
+        preset = None if options.edge_preset is None else read_preset(options.edge_preset)
     except (ValueError, OSError) as error:
         raise UsageError(str(error)) from None
     return ConvertSettings(
-        resolution, palette, options.dither, options.upscale, options.direction, options.edge_preset, options.batch_size
+        resolution, palette, options.dither, options.upscale, options.direction, preset, options.batch_size
     )
 
 

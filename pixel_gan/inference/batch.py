@@ -24,6 +24,7 @@ from pixel_gan.safe_io import file_identity, png_writer, write_files
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from pixel_gan.data.edges import EdgePreset
     from pixel_gan.inference.palettes import PaletteSpec
     from pixel_gan.inference.translator import Translator
 
@@ -129,7 +130,7 @@ class ConvertSettings:
     dither: bool
     upscale: int
     direction: str
-    edge_preset: str | None
+    edge_preset: EdgePreset | None  # None: the translator's own
     batch_size: int
 
 

@@ -249,7 +249,8 @@ class Translator:
             raise ValueError(f"output_size must be 'native' or 'input', got {output_size!r}")
         single = isinstance(image_or_list, Image.Image)
         images = _image_list(image_or_list)
-        prepared = [self.preprocess(im, size, edge_preset) for im in images]
+        preset = self._preset(edge_preset)  # resolved once for the whole list
+        prepared = [self.preprocess(im, size, preset) for im in images]
         outs: list[Image.Image] = list(prepared)  # replaced one by one below
         for idxs in plan_batches([im.size for im in prepared], max(1, batch_size)):
             batch = torch.stack([to_tensor(prepared[i]) for i in idxs])

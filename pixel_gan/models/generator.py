@@ -288,9 +288,3 @@ class CycleGANTurbo(nn.Module):
         else:
             self.unet.disable_gradient_checkpointing()
         self.vae_a2b.grad_ckpt = self.vae_b2a.grad_ckpt = enabled
-
-    def cast_frozen_(self, dtype: torch.dtype) -> None:
-        """Hold the frozen base in ``dtype`` (bf16 on GPU); trainable tensors stay fp32."""
-        for p in self.parameters():
-            if not p.requires_grad:
-                p.data = p.data.to(dtype)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import torch
-from conftest import MERGE_TOL
+from merge_support import MERGE_TOL
 from peft.tuners.tuners_utils import BaseTunerLayer
 
 from pixel_gan.inference.merge import lora_layers, merge_adapters

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import MERGE_TOL, train_adapters_
+from merge_support import MERGE_TOL, train_adapters_
 from PIL import Image
 
 from pixel_gan.inference.merge import lora_layers
